@@ -1,0 +1,90 @@
+"""FalkorDB backend, through the async `falkordb` client."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis.exceptions
+from falkordb.asyncio import FalkorDB
+
+from graph.backend import Dialect, Params, Record
+from graph.errors import BadInput, Conflict, Unavailable
+
+DEFAULT_GRAPH = "pingraph"
+
+
+class FalkorBackend:
+    dialect = Dialect.FALKORDB
+
+    def __init__(self, url: str, *, graph: str | None = None, timeout_ms: int = 10_000) -> None:
+        parts = urlsplit(url)
+        self._db = FalkorDB(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            username=parts.username,
+            password=parts.password,
+            max_connections=64,
+            socket_timeout=max(timeout_ms / 1000 * 2, 5),
+        )
+        self.name = graph or DEFAULT_GRAPH
+        self._graph = self._db.select_graph(self.name)
+        self._timeout_ms = timeout_ms
+
+    async def read(
+        self, query: str, params: Params | None = None, *, timeout_ms: int | None = None
+    ) -> list[Record]:
+        timeout = timeout_ms or self._timeout_ms
+        return await self._run(query, params, read_only=True, timeout_ms=timeout)
+
+    async def write(self, query: str, params: Params | None = None) -> list[Record]:
+        return await self._run(query, params, read_only=False, timeout_ms=self._timeout_ms)
+
+    async def ddl(self, statement: str) -> None:
+        try:
+            if statement.upper().startswith("GRAPH.CONSTRAINT"):
+                # Constraints are a module command, not Cypher: GRAPH.CONSTRAINT CREATE <graph> ...
+                words = statement.split()
+                await self._db.connection.execute_command(words[0], words[1], self.name, *words[2:])
+            else:
+                await self._graph.query(statement)
+        except redis.exceptions.ConnectionError as error:
+            raise Unavailable("the graph store does not answer") from error
+
+    async def ping(self) -> None:
+        try:
+            await self._db.connection.ping()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            raise Unavailable("the graph store does not answer") from error
+
+    async def close(self) -> None:
+        await self._db.connection.aclose()
+
+    async def _run(
+        self, query: str, params: Params | None, *, read_only: bool, timeout_ms: int
+    ) -> list[Record]:
+        try:
+            if read_only:
+                result = await self._graph.ro_query(query, dict(params or {}), timeout=timeout_ms)
+            else:
+                result = await self._graph.query(query, dict(params or {}), timeout=timeout_ms)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            raise Unavailable("the graph store does not answer") from error
+        except redis.exceptions.ResponseError as error:
+            raise _translate(error) from error
+        columns = [_column_name(column) for column in result.header]
+        return [dict(zip(columns, row, strict=True)) for row in result.result_set]
+
+
+def _column_name(column: Any) -> str:
+    name = column[1] if isinstance(column, list | tuple) else column
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _translate(error: redis.exceptions.ResponseError) -> Exception:
+    message = str(error)
+    if "unique constraint" in message.lower():
+        return Conflict("a unique value is already taken")
+    if "timed out" in message.lower() or "timeout" in message.lower():
+        return BadInput("the query ran past its time limit")
+    return error

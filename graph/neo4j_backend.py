@@ -1,0 +1,85 @@
+"""Neo4j backend, through the official async driver (routing-aware, managed transactions)."""
+
+from __future__ import annotations
+
+from typing import Any, LiteralString, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import neo4j
+from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, unit_of_work
+from neo4j.exceptions import ClientError, ConstraintError, ServiceUnavailable, SessionExpired
+
+from graph.backend import Dialect, Params, Record
+from graph.errors import BadInput, Conflict, Unavailable
+
+DEFAULT_DATABASE = "neo4j"
+
+
+class Neo4jBackend:
+    dialect = Dialect.NEO4J
+
+    def __init__(self, url: str, *, database: str | None = None, timeout_ms: int = 10_000) -> None:
+        parts = urlsplit(url)
+        auth = (parts.username or "neo4j", parts.password or "") if parts.username else None
+        netloc = parts.hostname or "localhost"
+        if parts.port:
+            netloc += f":{parts.port}"
+        bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        self._driver = AsyncGraphDatabase.driver(bare, auth=auth)
+        self.database = database or DEFAULT_DATABASE
+        self._timeout_s = timeout_ms / 1000
+
+    async def read(
+        self, query: str, params: Params | None = None, *, timeout_ms: int | None = None
+    ) -> list[Record]:
+        timeout = timeout_ms / 1000 if timeout_ms else self._timeout_s
+        return await self._run(query, params, neo4j.READ_ACCESS, timeout)
+
+    async def write(self, query: str, params: Params | None = None) -> list[Record]:
+        return await self._run(query, params, neo4j.WRITE_ACCESS, self._timeout_s)
+
+    async def ddl(self, statement: str) -> None:
+        try:
+            async with self._driver.session(database=self.database) as session:
+                result = await session.run(cast(LiteralString, statement))
+                await result.consume()
+        except (ServiceUnavailable, SessionExpired) as error:
+            raise Unavailable("the graph store does not answer") from error
+
+    async def ping(self) -> None:
+        try:
+            await self._driver.verify_connectivity(database=self.database)
+        except (ServiceUnavailable, SessionExpired, OSError) as error:
+            raise Unavailable("the graph store does not answer") from error
+
+    async def close(self) -> None:
+        await self._driver.close()
+
+    async def _run(
+        self, query: str, params: Params | None, access: str, timeout_s: float
+    ) -> list[Record]:
+        @unit_of_work(timeout=timeout_s)
+        async def work(tx: AsyncManagedTransaction) -> list[Record]:
+            result = await tx.run(cast(LiteralString, query), dict(params or {}))
+            return [record.data() async for record in result]
+
+        try:
+            async with self._driver.session(
+                database=self.database, default_access_mode=access
+            ) as session:
+                if access == neo4j.READ_ACCESS:
+                    return await session.execute_read(work)
+                return await session.execute_write(work)
+        except ConstraintError as error:
+            raise Conflict("a unique value is already taken") from error
+        except (ServiceUnavailable, SessionExpired) as error:
+            raise Unavailable("the graph store does not answer") from error
+        except ClientError as error:
+            raise _translate(error) from error
+
+
+def _translate(error: ClientError) -> Exception:
+    code: Any = getattr(error, "code", "") or ""
+    if "TransactionTimedOut" in code or "Terminated" in code:
+        return BadInput("the query ran past its time limit")
+    return error

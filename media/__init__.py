@@ -1,0 +1,1 @@
+"""Image store: MinIO (S3) and a local directory behind one interface."""

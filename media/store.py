@@ -1,0 +1,151 @@
+"""Where image bytes live: a local directory (embedded default) or MinIO/S3."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+from pathlib import Path
+from collections.abc import Callable
+from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
+
+import urllib3.exceptions
+from minio import Minio
+from minio.error import S3Error
+
+from graph.errors import BadInput, NotFound, Unavailable
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$")
+
+
+class ImageStore(Protocol):
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def get(self, key: str) -> bytes: ...
+    async def exists(self, key: str) -> bool: ...
+    async def delete(self, key: str) -> None: ...
+    async def ping(self) -> None: ...
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key) or ".." in key:
+        raise BadInput(f"invalid object key {key!r}")
+    return key
+
+
+class LocalImageStore:
+    """Files under one directory; writes are atomic (temp file + rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        await asyncio.to_thread(self._put, check_key(key), data)
+
+    async def get(self, key: str) -> bytes:
+        try:
+            return await asyncio.to_thread((self.root / check_key(key)).read_bytes)
+        except FileNotFoundError:
+            raise NotFound(f"no image {key!r}") from None
+
+    async def exists(self, key: str) -> bool:
+        return (self.root / check_key(key)).is_file()
+
+    async def delete(self, key: str) -> None:
+        (self.root / check_key(key)).unlink(missing_ok=True)
+
+    async def ping(self) -> None:
+        if not (self.root.is_dir() and os.access(self.root, os.W_OK)):
+            raise Unavailable(f"image directory {self.root} is missing or not writable")
+
+    def _put(self, key: str, data: bytes) -> None:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+
+
+class S3ImageStore:
+    """MinIO (or any S3 server) through the `minio` SDK, whose calls block: run them in threads.
+
+    URL form: ``s3://ACCESS:SECRET@host:port/bucket`` (TLS) or ``s3+http://...`` (plain HTTP),
+    with an optional ``?region=...``.
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.bucket = parts.path.strip("/")
+        if not self.bucket:
+            raise ValueError("PINGRAPH_MEDIA_URL names no bucket (s3://key:secret@host/bucket)")
+        endpoint = parts.hostname or "localhost"
+        if parts.port:
+            endpoint += f":{parts.port}"
+        region = parse_qs(parts.query).get("region", [None])[0]
+        self.client = Minio(
+            endpoint,
+            access_key=parts.username,
+            secret_key=parts.password,
+            secure=parts.scheme == "s3",
+            region=region,
+        )
+
+    async def ensure_bucket(self) -> None:
+        def create() -> None:
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket)
+
+        await self._call(create)
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        check_key(key)
+        await self._call(
+            lambda: self.client.put_object(
+                self.bucket, key, io.BytesIO(data), len(data), content_type=content_type
+            )
+        )
+
+    async def get(self, key: str) -> bytes:
+        check_key(key)
+
+        def fetch() -> bytes:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        try:
+            return await self._call(fetch)
+        except S3Error as error:
+            if error.code == "NoSuchKey":
+                raise NotFound(f"no image {key!r}") from None
+            raise
+
+    async def exists(self, key: str) -> bool:
+        check_key(key)
+        try:
+            await self._call(lambda: self.client.stat_object(self.bucket, key))
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return False
+            raise
+        return True
+
+    async def delete(self, key: str) -> None:
+        check_key(key)
+        await self._call(lambda: self.client.remove_object(self.bucket, key))
+
+    async def ping(self) -> None:
+        if not await self._call(lambda: self.client.bucket_exists(self.bucket)):
+            raise Unavailable(f"bucket {self.bucket!r} does not exist")
+
+    async def _call[T](self, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(fn)
+        except S3Error:
+            raise
+        except (OSError, urllib3.exceptions.HTTPError) as error:
+            raise Unavailable("the image store does not answer") from error

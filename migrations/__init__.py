@@ -1,0 +1,1 @@
+"""Versioned, checksummed schema migrations per dialect (see graph/migrate.py)."""

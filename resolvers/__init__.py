@@ -1,0 +1,1 @@
+"""GraphQL resolvers, per-request DataLoaders and auth checks: schema -> graph/walks/media."""

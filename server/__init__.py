@@ -1,0 +1,1 @@
+"""The pingraph service: Starlette app, lifespan, settings, embedded services and the CLI."""

@@ -1,0 +1,44 @@
+"""The Starlette application: routes, middleware, and a lifespan that owns every client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from server import health
+from server.observability import Metrics, RequestMiddleware
+from server.services import Services, open_services
+from server.settings import Settings
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
+    """Build the app. Given `services`, the caller owns them; otherwise the lifespan opens them."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        async with open_services(settings) as opened:
+            app.state.services = opened
+            yield
+
+    app = Starlette(
+        debug=False,
+        routes=[
+            Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/readyz", health.readyz, methods=["GET"]),
+            Route("/metrics", health.metrics, methods=["GET"]),
+        ],
+        middleware=[Middleware(RequestMiddleware, metrics=metrics)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    return app

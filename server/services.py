@@ -1,0 +1,70 @@
+"""Opens and closes every long-lived client: graph, cache, image store (and embedded servers)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import structlog
+
+from graph.backend import GraphBackend
+from graph.connect import open_backend
+from graph.errors import Unavailable
+from media.open import open_image_store
+from media.store import ImageStore
+from server.embedded import EmbeddedServices
+from server.settings import EMBEDDED, Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    graph: GraphBackend
+    cache: aioredis.Redis
+    media: ImageStore
+    embedded: EmbeddedServices | None
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Start what is embedded, connect to everything, and close it all on exit."""
+    async with AsyncExitStack() as stack:
+        embedded = None
+        graph_url, redis_url = settings.graph_url, settings.redis_url
+        if settings.needs_embedded:
+            # Started in the calling (main) thread: the kernel ties the servers' lives to it.
+            embedded = EmbeddedServices(
+                settings.data_dir, fsync=settings.graph_fsync, cache_maxmemory=settings.cache_maxmemory
+            )
+            endpoints = embedded.start()
+            stack.callback(embedded.stop)
+            log.info(
+                "embedded services",
+                owner=embedded.owner,
+                graph=endpoints.graph_url,
+                cache=endpoints.redis_url,
+            )
+            graph_url = endpoints.graph_url if graph_url == EMBEDDED else graph_url
+            redis_url = endpoints.redis_url if redis_url == EMBEDDED else redis_url
+        graph = open_backend(
+            graph_url, database=settings.graph_database, timeout_ms=settings.graph_timeout_ms
+        )
+        stack.push_async_callback(graph.close)
+        await graph.ping()
+        cache = aioredis.Redis.from_url(
+            redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+        )
+        stack.push_async_callback(cache.aclose)
+        media = await open_image_store(settings.media_url, settings.media_dir)
+        yield Services(settings, graph, cache, media, embedded)
+
+
+async def check_cache(cache: aioredis.Redis) -> None:
+    try:
+        await cache.ping()
+    except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as error:
+        raise Unavailable("the cache does not answer") from error

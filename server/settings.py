@@ -1,0 +1,113 @@
+"""One typed settings object, read from PINGRAPH_* environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED = "embedded"
+DEV_JWT_SECRET = "pingraph-dev-secret-change-me"  # noqa: S105 - refused when PINGRAPH_ENV=prod
+
+GRAPH_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc", "falkordb")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+MEDIA_SCHEMES = ("s3", "s3+http", "file")
+
+
+class Env(StrEnum):
+    DEV = "dev"
+    PROD = "prod"
+
+
+class SettingsError(Exception):
+    """Settings are invalid; the message names the offending variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PINGRAPH_", extra="ignore", frozen=True)
+
+    env: Env = Env.DEV
+    data_dir: Path = Path("data")
+    graph_url: str = EMBEDDED
+    graph_database: str | None = None
+    redis_url: str = EMBEDDED
+    media_url: str = EMBEDDED
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    graph_fsync: Literal["always", "everysec", "no"] = "always"
+    cache_maxmemory: str = "256mb"
+    graph_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
+
+    @field_validator("graph_url")
+    @classmethod
+    def _graph_url(cls, value: str) -> str:
+        return _check_url(value, GRAPH_SCHEMES)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        return _check_url(value, REDIS_SCHEMES)
+
+    @field_validator("media_url")
+    @classmethod
+    def _media_url(cls, value: str) -> str:
+        return _check_url(value, MEDIA_SCHEMES)
+
+    @model_validator(mode="after")
+    def _prod_needs_real_secret(self) -> Settings:
+        secret = self.jwt_secret.get_secret_value()
+        if self.env is Env.PROD and (secret == DEV_JWT_SECRET or len(secret) < 32):
+            raise ValueError(
+                "PINGRAPH_JWT_SECRET must be set to a random value of at least 32 characters "
+                "when PINGRAPH_ENV=prod"
+            )
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env is Env.DEV
+
+    @property
+    def needs_embedded(self) -> bool:
+        return EMBEDDED in (self.graph_url, self.redis_url)
+
+    @property
+    def embedded_dir(self) -> Path:
+        return self.data_dir / "embedded"
+
+    @property
+    def media_dir(self) -> Path:
+        """Where the local image store keeps files when PINGRAPH_MEDIA_URL is embedded."""
+        if self.media_url == EMBEDDED:
+            return self.data_dir / "media"
+        return Path(urlsplit(self.media_url).path)
+
+
+def _check_url(value: str, schemes: tuple[str, ...]) -> str:
+    if value == EMBEDDED:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise ValueError(f"must be '{EMBEDDED}' or a URL with scheme {', '.join(schemes)}")
+    if parts.scheme not in ("file", "unix") and not parts.hostname:
+        raise ValueError("the URL has no host")
+    return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; raise SettingsError with one clear line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else ""
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"PINGRAPH_{field.upper()}: {message}" if field else message)
+        raise SettingsError("; ".join(problems)) from None

@@ -1,0 +1,51 @@
+"""Session-wide real services: the embedded FalkorDB and Redis, started like the app does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.app import create_app
+from server.embedded import Endpoints, EmbeddedServices
+from server.services import Services, open_services
+from server.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pingraph-data")
+
+
+@pytest.fixture(scope="session")
+def embedded(data_dir: Path) -> Iterator[Endpoints]:
+    with EmbeddedServices(data_dir, fsync="everysec") as services:
+        assert services.endpoints is not None
+        yield services.endpoints
+
+
+@pytest.fixture(scope="session")
+def settings(embedded: Endpoints, data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        graph_url=embedded.graph_url,
+        redis_url=embedded.redis_url,
+        media_url="embedded",
+        log_level="warning",
+    )
+
+
+@pytest.fixture(scope="session")
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    async with open_services(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def client(settings: Settings, services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, services=services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

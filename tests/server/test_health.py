@@ -1,0 +1,47 @@
+import httpx
+
+from server.settings import Settings
+from server.services import open_services
+from server.app import create_app
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_checks_every_part(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ready"] is True
+    assert set(body["checks"]) == {"graph", "cache", "media"}
+
+
+async def test_readyz_names_the_failing_part(settings: Settings) -> None:
+    # Point the cache at a port where nothing listens: readiness must fail on "cache" alone.
+    broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    async with open_services(broken) as services:
+        app = create_app(broken, services=services)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["cache"]
+
+
+async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    generated = await client.get("/healthz", headers={"X-Request-ID": "bad id\n"})
+    assert generated.headers["x-request-id"] not in ("", "bad id\n")
+
+
+async def test_metrics_count_requests_by_route(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    await client.get("/no-such-route")
+    text = (await client.get("/metrics")).text
+    assert 'pingraph_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "pingraph_http_request_duration_seconds_bucket" in text

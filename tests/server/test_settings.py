@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from server.settings import DEV_JWT_SECRET, Env, SettingsError, load_settings
+
+
+def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PINGRAPH_GRAPH_URL", "PINGRAPH_REDIS_URL", "PINGRAPH_MEDIA_URL", "PINGRAPH_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.needs_embedded
+    assert settings.env is Env.DEV
+    assert settings.media_dir == Path("data") / "media"
+
+
+def test_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINGRAPH_GRAPH_URL", "neo4j://neo4j:pw@graph.internal:7687")
+    monkeypatch.setenv("PINGRAPH_REDIS_URL", "redis://cache:6379/0")
+    settings = load_settings()
+    assert settings.graph_url.startswith("neo4j://")
+    assert not settings.needs_embedded
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PINGRAPH_GRAPH_URL", "postgres://db"),
+        ("PINGRAPH_REDIS_URL", "http://cache"),
+        ("PINGRAPH_MEDIA_URL", "ftp://files"),
+        ("PINGRAPH_PORT", "99999"),
+        ("PINGRAPH_ENV", "staging"),
+        ("PINGRAPH_GRAPH_URL", "bolt://"),
+    ],
+)
+def test_invalid_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=variable):
+        load_settings()
+
+
+def test_prod_refuses_default_or_short_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINGRAPH_ENV", "prod")
+    monkeypatch.delenv("PINGRAPH_JWT_SECRET", raising=False)
+    with pytest.raises(SettingsError, match="PINGRAPH_JWT_SECRET"):
+        load_settings()
+    monkeypatch.setenv("PINGRAPH_JWT_SECRET", DEV_JWT_SECRET)
+    with pytest.raises(SettingsError, match="PINGRAPH_JWT_SECRET"):
+        load_settings()
+    monkeypatch.setenv("PINGRAPH_JWT_SECRET", "x" * 40)
+    assert load_settings().env is Env.PROD
