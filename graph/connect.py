@@ -9,10 +9,12 @@ from graph.falkor_backend import FalkorBackend
 from graph.neo4j_backend import Neo4jBackend
 
 
-def open_backend(url: str, *, database: str | None = None, timeout_ms: int = 10_000) -> GraphBackend:
+async def open_backend(
+    url: str, *, database: str | None = None, timeout_ms: int = 10_000
+) -> GraphBackend:
     scheme = urlsplit(url).scheme
     if scheme == "falkordb":
-        return FalkorBackend(url, graph=database, timeout_ms=timeout_ms)
+        return await FalkorBackend.connect(url, graph=database, timeout_ms=timeout_ms)
     if scheme.startswith(("neo4j", "bolt")):
         return Neo4jBackend(url, database=database, timeout_ms=timeout_ms)
     raise ValueError(f"no graph backend for URL scheme {scheme!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,19 +18,35 @@ DEFAULT_GRAPH = "pingraph"
 class FalkorBackend:
     dialect = Dialect.FALKORDB
 
-    def __init__(self, url: str, *, graph: str | None = None, timeout_ms: int = 10_000) -> None:
-        parts = urlsplit(url)
-        self._db = FalkorDB(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 6379,
-            username=parts.username,
-            password=parts.password,
-            max_connections=64,
-            socket_timeout=max(timeout_ms / 1000 * 2, 5),
-        )
+    def __init__(self, db: Any, *, graph: str | None = None, timeout_ms: int = 10_000) -> None:
+        self._db = db
         self.name = graph or DEFAULT_GRAPH
-        self._graph = self._db.select_graph(self.name)
+        self._graph = db.select_graph(self.name)
         self._timeout_ms = timeout_ms
+
+    @classmethod
+    async def connect(
+        cls, url: str, *, graph: str | None = None, timeout_ms: int = 10_000
+    ) -> FalkorBackend:
+        parts = urlsplit(url)
+
+        def make_client() -> Any:
+            # The client probes for cluster mode with a blocking call in its constructor.
+            return FalkorDB(
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or 6379,
+                username=parts.username,
+                password=parts.password,
+                max_connections=64,
+                socket_timeout=max(timeout_ms / 1000 * 2, 5),
+                socket_connect_timeout=5,
+            )
+
+        try:
+            db = await asyncio.to_thread(make_client)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            raise Unavailable(f"the graph store does not answer at {parts.netloc}") from error
+        return cls(db, graph=graph, timeout_ms=timeout_ms)
 
     async def read(
         self, query: str, params: Params | None = None, *, timeout_ms: int | None = None

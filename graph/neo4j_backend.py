@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, LiteralString, cast
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import neo4j
@@ -41,7 +41,7 @@ class Neo4jBackend:
     async def ddl(self, statement: str) -> None:
         try:
             async with self._driver.session(database=self.database) as session:
-                result = await session.run(cast(LiteralString, statement))
+                result = await session.run(statement)
                 await result.consume()
         except (ServiceUnavailable, SessionExpired) as error:
             raise Unavailable("the graph store does not answer") from error
@@ -60,7 +60,7 @@ class Neo4jBackend:
     ) -> list[Record]:
         @unit_of_work(timeout=timeout_s)
         async def work(tx: AsyncManagedTransaction) -> list[Record]:
-            result = await tx.run(cast(LiteralString, query), dict(params or {}))
+            result = await tx.run(query, dict(params or {}))
             return [record.data() async for record in result]
 
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,5 +15,5 @@ async def open_image_store(url: str, local_dir: Path) -> ImageStore:
         store = S3ImageStore(url)
         await store.ensure_bucket()
         return store
-    local_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(local_dir.mkdir, parents=True, exist_ok=True)
     return LocalImageStore(local_dir)

@@ -6,8 +6,8 @@ import asyncio
 import io
 import os
 import re
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 

@@ -22,7 +22,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if services is not None:
-            app.state.services = services
             yield
             return
         async with open_services(settings) as opened:
@@ -40,5 +39,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         lifespan=lifespan,
     )
     app.state.settings = settings
+    if services is not None:
+        app.state.services = services
     app.state.metrics = metrics
     return app

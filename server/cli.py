@@ -20,7 +20,9 @@ from server.observability import configure_logging
 from server.services import open_services
 from server.settings import Settings, SettingsError, load_settings
 
-cli = typer.Typer(no_args_is_help=True, add_completion=False, help="pingraph: pins, boards and walks.")
+cli = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="pingraph: pins, boards and walks."
+)
 err = Console(stderr=True)
 out = Console()
 
@@ -64,7 +66,9 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
 
 @cli.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default PINGRAPH_HOST).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default PINGRAPH_HOST).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default PINGRAPH_PORT).")] = None,
     demo: Annotated[bool, typer.Option(help="Load demo data when the graph is empty.")] = False,
 ) -> None:
@@ -107,7 +111,11 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
         server = uvicorn.Server(config)
         host, port = sock.getsockname()[:2]
         base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
-        err.print(f"pingraph is serving on {base}  (health: {base}/readyz)", highlight=False, soft_wrap=True)
+        err.print(
+            f"pingraph is serving on {base}  (health: {base}/readyz)",
+            highlight=False,
+            soft_wrap=True,
+        )
         await server.serve(sockets=[sock])
 
 
@@ -116,7 +124,7 @@ def main() -> None:
         cli()
     except SystemExit:
         raise
-    except Exception as error:  # noqa: BLE001 - last line of defence: one line, not a traceback
+    except Exception as error:
         if State.debug:
             raise
         err.print(f"[bold red]pingraph: error:[/] {type(error).__name__}: {error}", highlight=False)

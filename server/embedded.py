@@ -168,7 +168,7 @@ class EmbeddedServices:
                 proc = subprocess.Popen(
                     [str(server), "--port", str(port), "--bind", "127.0.0.1",
                      "--daemonize", "no", "--protected-mode", "yes", *args],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
                     start_new_session=True, preexec_fn=_die_with_parent,
                 )  # fmt: skip
             self._procs.append(proc)

@@ -38,7 +38,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         if settings.needs_embedded:
             # Started in the calling (main) thread: the kernel ties the servers' lives to it.
             embedded = EmbeddedServices(
-                settings.data_dir, fsync=settings.graph_fsync, cache_maxmemory=settings.cache_maxmemory
+                settings.data_dir,
+                fsync=settings.graph_fsync,
+                cache_maxmemory=settings.cache_maxmemory,
             )
             endpoints = embedded.start()
             stack.callback(embedded.stop)
@@ -50,7 +52,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             )
             graph_url = endpoints.graph_url if graph_url == EMBEDDED else graph_url
             redis_url = endpoints.redis_url if redis_url == EMBEDDED else redis_url
-        graph = open_backend(
+        graph = await open_backend(
             graph_url, database=settings.graph_database, timeout_ms=settings.graph_timeout_ms
         )
         stack.push_async_callback(graph.close)

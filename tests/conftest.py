@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.embedded import Endpoints, EmbeddedServices
+from server.embedded import EmbeddedServices, Endpoints
 from server.services import Services, open_services
 from server.settings import Settings
 

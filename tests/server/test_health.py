@@ -1,8 +1,8 @@
 import httpx
 
-from server.settings import Settings
-from server.services import open_services
 from server.app import create_app
+from server.services import open_services
+from server.settings import Settings
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:

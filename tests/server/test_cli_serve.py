@@ -1,0 +1,116 @@
+"""`pingraph serve` as a user runs it: a real process, real ports, clean errors and exits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
+    env.update(PINGRAPH_DATA_DIR=str(data_dir), PINGRAPH_LOG_LEVEL="warning", **extra)
+    return env
+
+
+def _redis_servers_under(data_dir: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            # redis-server rewrites its title, so find it by its working directory.
+            cmdline = (proc / "cmdline").read_bytes()
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if b"redis-server" in cmdline and cwd.startswith(str(data_dir)):
+            found.append(int(proc.name))
+    return found
+
+
+def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [PINGRAPH, "serve", "--port", str(port)],
+        env=_env(tmp_path),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert status == 200
+        assert len(_redis_servers_under(tmp_path)) == 2
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=30)
+    # Ctrl-C ends with the conventional 130 after a graceful shutdown, not a traceback.
+    assert server.returncode == 130
+    assert "Traceback" not in stderr
+    assert _redis_servers_under(tmp_path) == []
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [PINGRAPH, "serve", "--port", str(port)],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_graph_server_that_does_not_answer_is_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [PINGRAPH, "serve", "--port", str(_free_port())],
+        env=_env(tmp_path, PINGRAPH_GRAPH_URL="falkordb://127.0.0.1:1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "graph store does not answer" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _redis_servers_under(tmp_path) == []
+
+
+def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [PINGRAPH, "serve"],
+        env=_env(tmp_path, PINGRAPH_REDIS_URL="http://nope"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "PINGRAPH_REDIS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
