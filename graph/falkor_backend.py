@@ -58,6 +58,7 @@ class FalkorBackend:
         return await self._run(query, params, read_only=False, timeout_ms=self._timeout_ms)
 
     async def ddl(self, statement: str) -> None:
+        """Run a schema statement; one that already took effect is not an error."""
         try:
             if statement.upper().startswith("GRAPH.CONSTRAINT"):
                 # Constraints are a module command, not Cypher: GRAPH.CONSTRAINT CREATE <graph> ...
@@ -67,6 +68,9 @@ class FalkorBackend:
                 await self._graph.query(statement)
         except redis.exceptions.ConnectionError as error:
             raise Unavailable("the graph store does not answer") from error
+        except redis.exceptions.ResponseError as error:
+            if "already" not in str(error).lower():
+                raise
 
     async def ping(self) -> None:
         try:

@@ -1,0 +1,68 @@
+"""Cypher fragments shared by the repositories, and keyset pagination over them.
+
+Visibility lives here, in the queries themselves: a board is visible when it is public or
+the viewer owns it; a pin is visible when the viewer created it or it is saved to a board
+visible to the viewer. `$viewer` is the viewer's user id, or null for anonymous callers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graph import cursor
+from graph.backend import GraphBackend, Params
+from graph.model import Page, page_size
+
+BOARD_ITEM = "b {.*, ownerId: o.id}"
+PIN_ITEM = "p {.*, creatorId: [(c:User)-[:CREATED]->(p) | c.id][0]}"
+USER_ITEM = "u {.*}"
+
+BOARD_VISIBLE = "(b.privacy = 'PUBLIC' OR o.id = $viewer)"
+PIN_VISIBLE = (
+    "((p)<-[:CREATED]-(:User {id: $viewer}) OR "
+    "size([(p)-[:SAVED_TO]->(vb:Board)<-[:OWNS]-(vo:User) "
+    "WHERE vb.privacy = 'PUBLIC' OR vo.id = $viewer | 1]) > 0)"
+)
+
+# Keyset condition for lists ordered by (key DESC, id DESC); null cursor = first page.
+AFTER = "($afterKey IS NULL OR {key} < $afterKey OR ({key} = $afterKey AND {id} < $afterId))"
+
+
+def after(key: str, id_: str) -> str:
+    return AFTER.format(key=key, id=id_)
+
+
+async def keyset_page[T](
+    backend: GraphBackend,
+    query: str,
+    params: Params,
+    *,
+    first: int,
+    after_cursor: str | None,
+    build: Callable[[dict[str, Any]], T],
+    key_type: type = int,
+) -> Page[T]:
+    """Run a list query that returns `item`, `sortKey`, `sortId`, ordered by both DESC."""
+    limit = page_size(first)
+    key = cursor.decode(after_cursor, key_type, str)
+    rows = await backend.read(
+        query,
+        {
+            **params,
+            "afterKey": key[0] if key else None,
+            "afterId": key[1] if key else None,
+            "limit": limit + 1,
+        },
+    )
+    shown = rows[:limit]
+    return Page(
+        [build(row["item"]) for row in shown],
+        [cursor.encode(row["sortKey"], row["sortId"]) for row in shown],
+        has_next=len(rows) > limit,
+    )
+
+
+def count_map(rows: list[dict[str, Any]], ids: list[str]) -> dict[str, int]:
+    found = {row["id"]: int(row["n"]) for row in rows}
+    return {id_: found.get(id_, 0) for id_ in ids}

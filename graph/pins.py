@@ -1,0 +1,235 @@
+"""Pins: create into a board, save, unsave, delete, list, search."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from graph.backend import GraphBackend
+from graph.boards import OWNER_OF
+from graph.cypher import BOARD_ITEM, PIN_ITEM, PIN_VISIBLE, after, count_map, keyset_page
+from graph.dialect import search_pins_query
+from graph.errors import BadInput, Forbidden, NotFound
+from graph.model import (
+    MAX_DESCRIPTION,
+    MAX_TITLE,
+    Board,
+    Page,
+    Pin,
+    Privacy,
+    link,
+    new_id,
+    now_ms,
+    required_text,
+    text,
+    topic_names,
+)
+
+MAX_QUERY = 200
+
+CREATE = f"""
+MATCH (u:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
+CREATE (u)-[:CREATED]->(p:Pin {{id: $id, title: $title, createdAt: $now,
+                                lang: coalesce($lang, u.lang, 'en')}})
+SET p += $optional
+CREATE (p)-[:SAVED_TO {{at: $now, by: $viewer}}]->(b)
+WITH p
+FOREACH (t IN $topics |
+  MERGE (x:Topic {{name: t.name}}) ON CREATE SET x.id = t.id
+  MERGE (p)-[:TAGGED]->(x))
+RETURN {PIN_ITEM} AS item
+"""
+SAVE = f"""
+MATCH (:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
+MATCH (p:Pin {{id: $pinId}})
+WHERE {PIN_VISIBLE}
+MERGE (p)-[s:SAVED_TO]->(b)
+ON CREATE SET s.at = $now, s.by = $viewer
+RETURN {PIN_ITEM} AS item
+"""
+UNSAVE = """
+MATCH (:User {id: $viewer})-[:OWNS]->(b:Board {id: $boardId})
+OPTIONAL MATCH (:Pin {id: $pinId})-[s:SAVED_TO]->(b)
+DELETE s
+RETURN count(s) AS removed
+"""
+DELETE = """
+MATCH (:User {id: $viewer})-[:CREATED]->(p:Pin {id: $id})
+DETACH DELETE p
+RETURN 1 AS deleted
+"""
+CREATOR_OF = """
+MATCH (p:Pin {id: $id})
+OPTIONAL MATCH (c:User)-[:CREATED]->(p)
+RETURN c.id AS creatorId
+"""
+BY_IDS = f"""
+UNWIND $ids AS id
+MATCH (p:Pin {{id: id}})
+WHERE {PIN_VISIBLE}
+RETURN {PIN_ITEM} AS item
+"""
+OF_USER = f"""
+MATCH (:User {{id: $id}})-[:CREATED]->(p:Pin)
+WHERE {after("p.createdAt", "p.id")} AND {PIN_VISIBLE}
+WITH p
+ORDER BY p.createdAt DESC, p.id DESC
+LIMIT $limit
+RETURN {PIN_ITEM} AS item, p.createdAt AS sortKey, p.id AS sortId
+"""
+BOARDS = f"""
+MATCH (:Pin {{id: $id}})-[s:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
+WHERE (b.privacy = 'PUBLIC' OR o.id = $viewer) AND {after("s.at", "b.id")}
+RETURN {BOARD_ITEM} AS item, s.at AS sortKey, b.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
+LIMIT $limit
+"""
+SAVE_COUNTS = """
+UNWIND $ids AS id
+MATCH (p:Pin {id: id})-[:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
+WHERE b.privacy = 'PUBLIC' OR o.id = $viewer
+RETURN id, count(b) AS n
+"""
+TOPICS_OF = """
+UNWIND $ids AS id
+MATCH (:Pin {id: id})-[:TAGGED]->(t:Topic)
+RETURN id, t {.*} AS topic
+ORDER BY t.name
+"""
+
+
+@dataclass(frozen=True)
+class NewPin:
+    title: str
+    board_id: str
+    description: str | None = None
+    link: str | None = None
+    topics: list[str] | None = None
+    lang: str | None = None
+    image_key: str | None = None
+    width: int | None = None
+    height: int | None = None
+    dominant_color: str | None = None
+
+
+class PinRepo:
+    def __init__(self, backend: GraphBackend) -> None:
+        self.backend = backend
+
+    async def create(self, viewer: str, new: NewPin) -> Pin:
+        optional = {
+            "description": text(
+                new.description, "description", max_len=MAX_DESCRIPTION, required=False
+            ),
+            "link": link(new.link),
+            "imageKey": new.image_key,
+            "width": new.width,
+            "height": new.height,
+            "dominantColor": new.dominant_color,
+        }
+        rows = await self.backend.write(
+            CREATE,
+            {
+                "viewer": viewer,
+                "boardId": new.board_id,
+                "id": new_id(),
+                "title": required_text(new.title, "title", max_len=MAX_TITLE),
+                "lang": new.lang,
+                "now": now_ms(),
+                # Absent values stay absent rather than stored as nulls.
+                "optional": {k: v for k, v in optional.items() if v is not None},
+                "topics": [{"name": n, "id": new_id()} for n in topic_names(new.topics)],
+            },
+        )
+        if not rows:
+            await self._refuse_board(viewer, new.board_id)
+        return Pin.from_row(rows[0]["item"])
+
+    async def save(self, viewer: str, pin_id: str, board_id: str) -> Pin:
+        """Save a visible pin to a board the viewer owns; saving twice changes nothing."""
+        rows = await self.backend.write(
+            SAVE, {"viewer": viewer, "pinId": pin_id, "boardId": board_id, "now": now_ms()}
+        )
+        if not rows:
+            await self._refuse_board(viewer, board_id)
+            raise NotFound(f"no pin {pin_id!r}")
+        return Pin.from_row(rows[0]["item"])
+
+    async def unsave(self, viewer: str, pin_id: str, board_id: str) -> bool:
+        """Remove a save; False when the pin was not saved there."""
+        rows = await self.backend.write(
+            UNSAVE, {"viewer": viewer, "pinId": pin_id, "boardId": board_id}
+        )
+        if not rows:
+            await self._refuse_board(viewer, board_id)
+        return bool(rows[0]["removed"])
+
+    async def delete(self, viewer: str, pin_id: str) -> None:
+        rows = await self.backend.write(DELETE, {"viewer": viewer, "id": pin_id})
+        if rows:
+            return
+        found = await self.backend.read(CREATOR_OF, {"id": pin_id})
+        if not found or not await self.get_many([pin_id], viewer):
+            raise NotFound(f"no pin {pin_id!r}")
+        raise Forbidden("only the pin's creator can delete it")
+
+    async def get(self, pin_id: str, viewer: str | None) -> Pin:
+        found = await self.get_many([pin_id], viewer)
+        if pin_id not in found:
+            raise NotFound(f"no pin {pin_id!r}")
+        return found[pin_id]
+
+    async def get_many(self, ids: list[str], viewer: str | None) -> dict[str, Pin]:
+        rows = await self.backend.read(BY_IDS, {"ids": list(dict.fromkeys(ids)), "viewer": viewer})
+        pins = (Pin.from_row(row["item"]) for row in rows)
+        return {pin.id: pin for pin in pins}
+
+    async def of_user(
+        self, user_id: str, viewer: str | None, first: int, after_: str | None
+    ) -> Page[Pin]:
+        return await keyset_page(
+            self.backend, OF_USER, {"id": user_id, "viewer": viewer},
+            first=first, after_cursor=after_, build=Pin.from_row,
+        )  # fmt: skip
+
+    async def boards(
+        self, pin_id: str, viewer: str | None, first: int, after_: str | None
+    ) -> Page[Board]:
+        return await keyset_page(
+            self.backend, BOARDS, {"id": pin_id, "viewer": viewer},
+            first=first, after_cursor=after_, build=Board.from_row,
+        )  # fmt: skip
+
+    async def save_counts(self, ids: list[str], viewer: str | None) -> dict[str, int]:
+        rows = await self.backend.read(SAVE_COUNTS, {"ids": ids, "viewer": viewer})
+        return count_map(rows, ids)
+
+    async def topics_of(self, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        rows = await self.backend.read(TOPICS_OF, {"ids": ids})
+        topics: dict[str, list[dict[str, Any]]] = {id_: [] for id_ in ids}
+        for row in rows:
+            topics[row["id"]].append(row["topic"])
+        return topics
+
+    async def search(
+        self, query: str, viewer: str | None, first: int, after_: str | None
+    ) -> Page[Pin]:
+        """Full-text search over title and description; public (visible) pins only."""
+        if not isinstance(query, str) or len(query) > MAX_QUERY:
+            raise BadInput(f"query must be a string of at most {MAX_QUERY} characters")
+        words = re.findall(r"\w+", query.lower())[:10]
+        if not words:
+            raise BadInput("query has no words to search for")
+        statement, search_text = search_pins_query(self.backend.dialect, words)
+        return await keyset_page(
+            self.backend, statement, {"q": search_text, "viewer": viewer},
+            first=first, after_cursor=after_, build=Pin.from_row, key_type=float,
+        )  # fmt: skip
+
+    async def _refuse_board(self, viewer: str, board_id: str) -> None:
+        rows = await self.backend.read(OWNER_OF, {"id": board_id})
+        if not rows or (rows[0]["privacy"] == Privacy.SECRET and rows[0]["ownerId"] != viewer):
+            raise NotFound(f"no board {board_id!r}")
+        if rows[0]["ownerId"] != viewer:
+            raise Forbidden("you can only save pins to your own boards")

@@ -1,0 +1,78 @@
+"""Topics: normalised names, who follows them, and their pins."""
+
+from __future__ import annotations
+
+from graph.backend import GraphBackend
+from graph.cypher import PIN_ITEM, PIN_VISIBLE, after, count_map, keyset_page
+from graph.errors import BadInput, NotFound
+from graph.model import Page, Pin, Topic, new_id, now_ms, topic_name
+
+BY_NAME = "MATCH (t:Topic {name: $name}) RETURN t {.*} AS item"
+FOLLOW = """
+MATCH (v:User {id: $viewer})
+MERGE (t:Topic {name: $name})
+ON CREATE SET t.id = $id
+MERGE (v)-[f:FOLLOWS]->(t)
+ON CREATE SET f.at = $now
+RETURN t {.*} AS item
+"""
+UNFOLLOW = """
+MATCH (t:Topic {name: $name})
+OPTIONAL MATCH (:User {id: $viewer})-[f:FOLLOWS]->(t)
+DELETE f
+RETURN t {.*} AS item
+"""
+PINS = f"""
+MATCH (:Topic {{name: $name}})<-[:TAGGED]-(p:Pin)
+WHERE {after("p.createdAt", "p.id")} AND {PIN_VISIBLE}
+WITH p
+ORDER BY p.createdAt DESC, p.id DESC
+LIMIT $limit
+RETURN {PIN_ITEM} AS item, p.createdAt AS sortKey, p.id AS sortId
+"""
+FOLLOWER_COUNTS = """
+UNWIND $ids AS id
+MATCH (t:Topic {id: id})
+RETURN id, size([(t)<-[:FOLLOWS]-(:User) | 1]) AS n
+"""
+
+
+class TopicRepo:
+    def __init__(self, backend: GraphBackend) -> None:
+        self.backend = backend
+
+    async def get(self, name: str) -> Topic:
+        try:
+            clean = topic_name(name)
+        except BadInput:
+            raise NotFound(f"no topic {name!r}") from None
+        rows = await self.backend.read(BY_NAME, {"name": clean})
+        if not rows:
+            raise NotFound(f"no topic {clean!r}")
+        return Topic.from_row(rows[0]["item"])
+
+    async def follow(self, viewer: str, name: str) -> Topic:
+        """Follow a topic by name, creating it if it is new."""
+        rows = await self.backend.write(
+            FOLLOW, {"viewer": viewer, "name": topic_name(name), "id": new_id(), "now": now_ms()}
+        )
+        if not rows:
+            raise NotFound(f"no user {viewer!r}")
+        return Topic.from_row(rows[0]["item"])
+
+    async def unfollow(self, viewer: str, name: str) -> Topic:
+        rows = await self.backend.write(UNFOLLOW, {"viewer": viewer, "name": topic_name(name)})
+        if not rows:
+            raise NotFound(f"no topic {name!r}")
+        return Topic.from_row(rows[0]["item"])
+
+    async def pins(
+        self, name: str, viewer: str | None, first: int, after_: str | None
+    ) -> Page[Pin]:
+        return await keyset_page(
+            self.backend, PINS, {"name": topic_name(name), "viewer": viewer},
+            first=first, after_cursor=after_, build=Pin.from_row,
+        )  # fmt: skip
+
+    async def follower_counts(self, ids: list[str]) -> dict[str, int]:
+        return count_map(await self.backend.read(FOLLOWER_COUNTS, {"ids": ids}), ids)

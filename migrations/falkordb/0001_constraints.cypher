@@ -1,0 +1,16 @@
+// Unique keys. FalkorDB backs a unique constraint with an exact-match index on the property,
+// and constraints are a module command (GRAPH.CONSTRAINT) rather than Cypher.
+CREATE INDEX FOR (u:User) ON (u.id);
+CREATE INDEX FOR (u:User) ON (u.handle);
+CREATE INDEX FOR (b:Board) ON (b.id);
+CREATE INDEX FOR (p:Pin) ON (p.id);
+CREATE INDEX FOR (t:Topic) ON (t.id);
+CREATE INDEX FOR (t:Topic) ON (t.name);
+CREATE INDEX FOR (m:Migration) ON (m.version);
+GRAPH.CONSTRAINT CREATE UNIQUE NODE User PROPERTIES 1 id;
+GRAPH.CONSTRAINT CREATE UNIQUE NODE User PROPERTIES 1 handle;
+GRAPH.CONSTRAINT CREATE UNIQUE NODE Board PROPERTIES 1 id;
+GRAPH.CONSTRAINT CREATE UNIQUE NODE Pin PROPERTIES 1 id;
+GRAPH.CONSTRAINT CREATE UNIQUE NODE Topic PROPERTIES 1 id;
+GRAPH.CONSTRAINT CREATE UNIQUE NODE Topic PROPERTIES 1 name;
+GRAPH.CONSTRAINT CREATE UNIQUE NODE Migration PROPERTIES 1 version;
