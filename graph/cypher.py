@@ -19,11 +19,24 @@ PIN_ITEM = "p {.*, creatorId: [(c:User)-[:CREATED]->(p) | c.id][0]}"
 USER_ITEM = "u {.*}"
 
 BOARD_VISIBLE = "(b.privacy = 'PUBLIC' OR o.id = $viewer)"
-PIN_VISIBLE = (
-    "((p)<-[:CREATED]-(:User {id: $viewer}) OR "
-    "size([(p)-[:SAVED_TO]->(vb:Board)<-[:OWNS]-(vo:User) "
-    "WHERE vb.privacy = 'PUBLIC' OR vo.id = $viewer | 1]) > 0)"
-)
+
+
+def visible_pins(*carry: str) -> str:
+    """Clauses that keep only rows whose pin `p` the viewer may see, carrying `carry` along.
+
+    Written as OPTIONAL MATCH + aggregation, not pattern predicates: FalkorDB cannot filter
+    on a pattern comprehension in WHERE, nor match a pattern against a null parameter.
+    """
+    kept = ", ".join([*carry, "p"])
+    return f"""
+OPTIONAL MATCH (p)-[:SAVED_TO]->(vb:Board)<-[:OWNS]-(vo:User)
+WHERE vb.privacy = 'PUBLIC' OR vo.id = $viewer
+WITH {kept}, count(vb) AS visibleBoards
+OPTIONAL MATCH (vc:User)-[:CREATED]->(p)
+WITH {kept}, visibleBoards, vc.id AS creatorId
+WHERE visibleBoards > 0 OR creatorId = $viewer
+"""
+
 
 # Keyset condition for lists ordered by (key DESC, id DESC); null cursor = first page.
 AFTER = "($afterKey IS NULL OR {key} < $afterKey OR ({key} = $afterKey AND {id} < $afterId))"

@@ -6,12 +6,12 @@ Schema statements (indexes, constraints) differ too; they live in migrations/<di
 from __future__ import annotations
 
 from graph.backend import Dialect
-from graph.cypher import PIN_ITEM, PIN_VISIBLE, after
+from graph.cypher import PIN_ITEM, after, visible_pins
 
 _SEARCH_TAIL = f"""
 WITH node AS p, score
-WHERE {PIN_VISIBLE} AND {after("score", "p.id")}
-WITH p, score
+WHERE {after("score", "p.id")}
+{visible_pins("score")}
 ORDER BY score DESC, p.id DESC
 LIMIT $limit
 RETURN {PIN_ITEM} AS item, score AS sortKey, p.id AS sortId

@@ -8,7 +8,7 @@ from typing import Any
 
 from graph.backend import GraphBackend
 from graph.boards import OWNER_OF
-from graph.cypher import BOARD_ITEM, PIN_ITEM, PIN_VISIBLE, after, count_map, keyset_page
+from graph.cypher import BOARD_ITEM, PIN_ITEM, after, count_map, keyset_page, visible_pins
 from graph.dialect import search_pins_query
 from graph.errors import BadInput, Forbidden, NotFound
 from graph.model import (
@@ -43,7 +43,7 @@ RETURN {PIN_ITEM} AS item
 SAVE = f"""
 MATCH (:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
 MATCH (p:Pin {{id: $pinId}})
-WHERE {PIN_VISIBLE}
+{visible_pins("b")}
 MERGE (p)-[s:SAVED_TO]->(b)
 ON CREATE SET s.at = $now, s.by = $viewer
 RETURN {PIN_ITEM} AS item
@@ -67,13 +67,13 @@ RETURN c.id AS creatorId
 BY_IDS = f"""
 UNWIND $ids AS id
 MATCH (p:Pin {{id: id}})
-WHERE {PIN_VISIBLE}
+{visible_pins()}
 RETURN {PIN_ITEM} AS item
 """
 OF_USER = f"""
 MATCH (:User {{id: $id}})-[:CREATED]->(p:Pin)
-WHERE {after("p.createdAt", "p.id")} AND {PIN_VISIBLE}
-WITH p
+WHERE {after("p.createdAt", "p.id")}
+{visible_pins()}
 ORDER BY p.createdAt DESC, p.id DESC
 LIMIT $limit
 RETURN {PIN_ITEM} AS item, p.createdAt AS sortKey, p.id AS sortId

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.backend import GraphBackend
-from graph.cypher import PIN_ITEM, PIN_VISIBLE, after, count_map, keyset_page
+from graph.cypher import PIN_ITEM, after, count_map, keyset_page, visible_pins
 from graph.errors import BadInput, NotFound
 from graph.model import Page, Pin, Topic, new_id, now_ms, topic_name
 
@@ -24,8 +24,8 @@ RETURN t {.*} AS item
 """
 PINS = f"""
 MATCH (:Topic {{name: $name}})<-[:TAGGED]-(p:Pin)
-WHERE {after("p.createdAt", "p.id")} AND {PIN_VISIBLE}
-WITH p
+WHERE {after("p.createdAt", "p.id")}
+{visible_pins()}
 ORDER BY p.createdAt DESC, p.id DESC
 LIMIT $limit
 RETURN {PIN_ITEM} AS item, p.createdAt AS sortKey, p.id AS sortId

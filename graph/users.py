@@ -19,7 +19,8 @@ RETURN {USER_ITEM} AS item
 """
 BY_HANDLE = f"MATCH (u:User {{handle: $handle}}) RETURN {USER_ITEM} AS item"
 FOLLOW = """
-MATCH (a:User {id: $viewer}), (u:User {id: $target})
+MATCH (a:User {id: $viewer})
+MATCH (u:User {id: $target})
 MERGE (a)-[f:FOLLOWS]->(u)
 ON CREATE SET f.at = $now
 RETURN u.id AS id

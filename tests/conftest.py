@@ -49,3 +49,11 @@ async def client(settings: Settings, services: Services) -> AsyncIterator[httpx.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import os
+
+    if os.environ.get("PINGRAPH_TEST_NEO4J_URL"):
+        return "graph contract suite: FalkorDB and Neo4j (PINGRAPH_TEST_NEO4J_URL)"
+    return "graph contract suite: FalkorDB only; Neo4j cases are skipped (set PINGRAPH_TEST_NEO4J_URL)"

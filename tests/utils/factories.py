@@ -1,0 +1,42 @@
+"""Factories that make real users, boards and pins through the repositories."""
+
+from __future__ import annotations
+
+import uuid
+
+from graph.model import Board, Pin, Privacy, User
+from graph.pins import NewPin
+from graph.repos import Repositories
+
+
+def unique_handle(prefix: str = "u") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+async def make_user(repos: Repositories, lang: str = "en") -> User:
+    return await repos.users.create(unique_handle(), lang_=lang)
+
+
+async def make_board(
+    repos: Repositories,
+    owner: User,
+    *,
+    privacy: Privacy = Privacy.PUBLIC,
+    topics: list[str] | None = None,
+    name: str = "Board",
+) -> Board:
+    return await repos.boards.create(owner.id, name, privacy=privacy, topics=topics)
+
+
+async def make_pin(
+    repos: Repositories,
+    creator: User,
+    board: Board,
+    *,
+    title: str = "A pin",
+    topics: list[str] | None = None,
+    description: str | None = None,
+) -> Pin:
+    return await repos.pins.create(
+        creator.id, NewPin(title=title, board_id=board.id, topics=topics, description=description)
+    )
