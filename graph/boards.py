@@ -229,9 +229,7 @@ class BoardRepo:
         return topics
 
     async def follow(self, viewer: str, board_id: str) -> Board:
-        rows = await self.backend.write(
-            FOLLOW, {"viewer": viewer, "id": board_id, "now": now_ms()}
-        )
+        rows = await self.backend.write(FOLLOW, {"viewer": viewer, "id": board_id, "now": now_ms()})
         if not rows:
             raise NotFound(f"no board {board_id!r}")
         return Board.from_row(rows[0]["item"])

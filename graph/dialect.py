@@ -12,6 +12,7 @@ _SEARCH_TAIL = f"""
 WITH node AS p, score
 WHERE {after("score", "p.id")}
 {visible_pins("score")}
+WITH p, score
 ORDER BY score DESC, p.id DESC
 LIMIT $limit
 RETURN {PIN_ITEM} AS item, score AS sortKey, p.id AS sortId
@@ -19,8 +20,7 @@ RETURN {PIN_ITEM} AS item, score AS sortKey, p.id AS sortId
 SEARCH_PINS = {
     Dialect.NEO4J: "CALL db.index.fulltext.queryNodes('pin_text', $q) YIELD node, score"
     + _SEARCH_TAIL,
-    Dialect.FALKORDB: "CALL db.idx.fulltext.queryNodes('Pin', $q) YIELD node, score"
-    + _SEARCH_TAIL,
+    Dialect.FALKORDB: "CALL db.idx.fulltext.queryNodes('Pin', $q) YIELD node, score" + _SEARCH_TAIL,
 }
 
 

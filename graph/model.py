@@ -25,7 +25,7 @@ MAX_PAGE = 100
 
 class Privacy(StrEnum):
     PUBLIC = "PUBLIC"
-    SECRET = "SECRET"
+    SECRET = "SECRET"  # noqa: S105 - a privacy level, not a password
 
 
 def new_id() -> str:
@@ -169,9 +169,7 @@ def lang(value: str | None) -> str:
 def topic_name(value: str) -> str:
     normalised = " ".join(value.split()).lower() if isinstance(value, str) else ""
     if not TOPIC.match(normalised):
-        raise BadInput(
-            f"topic {value!r} must be 1-40 characters: letters, digits, spaces, &'+-"
-        )
+        raise BadInput(f"topic {value!r} must be 1-40 characters: letters, digits, spaces, &'+-")
     return normalised
 
 

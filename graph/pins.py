@@ -74,6 +74,7 @@ OF_USER = f"""
 MATCH (:User {{id: $id}})-[:CREATED]->(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
 {visible_pins()}
+WITH p
 ORDER BY p.createdAt DESC, p.id DESC
 LIMIT $limit
 RETURN {PIN_ITEM} AS item, p.createdAt AS sortKey, p.id AS sortId

@@ -26,6 +26,7 @@ PINS = f"""
 MATCH (:Topic {{name: $name}})<-[:TAGGED]-(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
 {visible_pins()}
+WITH p
 ORDER BY p.createdAt DESC, p.id DESC
 LIMIT $limit
 RETURN {PIN_ITEM} AS item, p.createdAt AS sortKey, p.id AS sortId

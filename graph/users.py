@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph.backend import GraphBackend
 from graph.cypher import USER_ITEM, after, count_map, keyset_page
-from graph.errors import BadInput, NotFound
+from graph.errors import BadInput, Conflict, NotFound
 from graph.model import MAX_NAME, Page, User, handle, lang, new_id, now_ms, text
 
 CREATE = f"""
@@ -74,16 +74,17 @@ class UserRepo:
     ) -> User:
         clean_handle = handle(handle_)
         name = text(display_name, "displayName", max_len=MAX_NAME, required=False)
-        rows = await self.backend.write(
-            CREATE,
-            {
-                "id": new_id(),
-                "handle": clean_handle,
-                "displayName": name or clean_handle,
-                "now": now_ms(),
-                "lang": lang(lang_),
-            },
-        )
+        params = {
+            "id": new_id(),
+            "handle": clean_handle,
+            "displayName": name or clean_handle,
+            "now": now_ms(),
+            "lang": lang(lang_),
+        }
+        try:
+            rows = await self.backend.write(CREATE, params)
+        except Conflict:
+            raise Conflict(f"handle {clean_handle!r} is already taken") from None
         return User.from_row(rows[0]["item"])
 
     async def get(self, user_id: str) -> User:

@@ -5,15 +5,32 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import time
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 import uvloop
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 
+from graph import migrate as migrate_module
+from graph import seed as seed_module
+from graph.backend import GraphBackend
 from graph.errors import DomainError
+from graph.migrate import Migration, MigrationError
+from graph.seed import Sizes
+from graph.users import UserRepo
 from server.app import create_app
 from server.embedded import EmbeddedError
 from server.observability import configure_logging
@@ -38,17 +55,19 @@ def main_options(
     State.debug = debug
 
 
-def settings_or_exit(**overrides: Any) -> Settings:
+def settings_or_exit(*, quiet: bool = True, **overrides: Any) -> Settings:
+    """Load settings or exit with one line; `quiet` commands log only warnings and errors."""
     try:
         settings = load_settings(**overrides)
     except SettingsError as error:
         fail(str(error))
-    configure_logging(json=not settings.is_dev, level=settings.log_level)
+    level = "warning" if quiet and settings.log_level in ("debug", "info") else settings.log_level
+    configure_logging(json=not settings.is_dev, level=level)
     return settings
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]pingraph: error:[/] {message}", highlight=False)
+    err.print(f"[bold red]pingraph: error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -56,7 +75,7 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
     """Run a command's coroutine; known failures become one clear line and exit status 1."""
     try:
         asyncio.run(coro, loop_factory=uvloop.new_event_loop)
-    except (EmbeddedError, DomainError, SettingsError) as error:
+    except (EmbeddedError, DomainError, SettingsError, MigrationError) as error:
         if State.debug:
             raise
         fail(str(error))
@@ -78,7 +97,7 @@ def serve(
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
-    settings = settings_or_exit(**overrides)
+    settings = settings_or_exit(quiet=False, **overrides)
     sock = bind_socket(settings.host, settings.port)
     run(_serve(settings, sock, demo=demo))
 
@@ -98,6 +117,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None:
     async with open_services(settings) as services:
+        await apply_migrations(services.graph, quiet=True)
+        if demo and await seed_module.is_empty(services.graph):
+            err.print("the graph is empty: loading demo data (pingraph seed --small)")
+            await load_with_progress(services.graph, seed_module.generate(Sizes.small()))
         app = create_app(settings, services=services)
         config = uvicorn.Config(
             app,
@@ -117,6 +140,124 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
             soft_wrap=True,
         )
         await server.serve(sockets=[sock])
+
+
+async def apply_migrations(backend: GraphBackend, *, quiet: bool = False) -> None:
+    def announce(migration: Migration) -> None:
+        err.print(f"applying migration {migration.version:04d}_{migration.name}")
+
+    try:
+        applied = await migrate_module.migrate(backend, progress=announce)
+    except MigrationError as error:
+        fail(str(error))
+    if not quiet or applied:
+        err.print(f"migrations: {len(applied)} applied, schema up to date")
+
+
+@cli.command()
+def migrate(
+    show_status: Annotated[
+        bool, typer.Option("--status", help="List migrations and whether each is applied.")
+    ] = False,
+) -> None:
+    """Apply pending schema migrations (constraints, indexes) to the graph."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with open_services(settings) as services:
+            if not show_status:
+                await apply_migrations(services.graph)
+                return
+            try:
+                entries = await migrate_module.status(services.graph)
+            except MigrationError as error:
+                fail(str(error))
+            table = Table("version", "name", "applied at", "checksum")
+            for entry in entries:
+                when = "pending"
+                if entry.applied_at is not None:
+                    when = datetime.fromtimestamp(entry.applied_at / 1000, UTC).isoformat()
+                m = entry.migration
+                table.add_row(f"{m.version:04d}", m.name, when, m.checksum[:12])
+            out.print(table)
+
+    run(go())
+
+
+user_cli = typer.Typer(no_args_is_help=True, help="Manage users.")
+cli.add_typer(user_cli, name="user")
+
+
+@user_cli.command("create")
+def user_create(
+    handle: Annotated[str, typer.Option(help="Unique handle: 3-30 of a-z, 0-9, _.")],
+    display_name: Annotated[str | None, typer.Option(help="Shown name (default: handle).")] = None,
+    lang: Annotated[str, typer.Option(help="Two-letter language code.")] = "en",
+) -> None:
+    """Create a user and print its id."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with open_services(settings) as services:
+            await apply_migrations(services.graph, quiet=True)
+            user = await UserRepo(services.graph).create(handle, display_name, lang)
+            out.print(user.id, highlight=False)
+
+    run(go())
+
+
+@cli.command()
+def seed(
+    small: Annotated[bool, typer.Option("--small", help="The demo size.")] = False,
+    users: Annotated[int, typer.Option(min=1, help="Users to create.")] = 20_000,
+    pins: Annotated[int, typer.Option(min=1, help="Pins to create.")] = 200_000,
+    saves: Annotated[int, typer.Option(min=1, help="Pin-board saves in all.")] = 1_000_000,
+    random_seed: Annotated[int, typer.Option("--seed", help="Same seed, same graph.")] = 7,
+    batch: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per write.")] = 5_000,
+) -> None:
+    """Load a deterministic Pinterest-like graph into an empty store."""
+    settings = settings_or_exit()
+    sizes = Sizes.small() if small else Sizes(users=users, pins=pins, saves=saves)
+    if sizes.saves < sizes.pins:
+        fail("--saves must be at least --pins (every pin is saved where it was created)")
+
+    async def go() -> None:
+        async with open_services(settings) as services:
+            await apply_migrations(services.graph, quiet=True)
+            if not await seed_module.is_empty(services.graph):
+                fail("the graph already has users; seed only loads into an empty graph")
+            with err.status(f"generating {sizes.saves:,} saves..."):
+                graph = seed_module.generate(sizes, random_seed)
+            started = time.perf_counter()
+            await load_with_progress(services.graph, graph, batch=batch)
+            elapsed = time.perf_counter() - started
+            err.print(
+                f"loaded {len(graph.users):,} users, {len(graph.boards):,} boards, "
+                f"{len(graph.pins):,} pins, {len(graph.saves):,} saves in {elapsed:.1f}s "
+                f"({len(graph.saves) / elapsed:,.0f} saves/s overall)"
+            )
+
+    run(go())
+
+
+async def load_with_progress(
+    backend: GraphBackend, graph: seed_module.SeedGraph, *, batch: int = 5_000
+) -> None:
+    with Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done)
+
+        await seed_module.load(backend, graph, batch=batch, progress=progress)
 
 
 def main() -> None:

@@ -56,4 +56,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 
     if os.environ.get("PINGRAPH_TEST_NEO4J_URL"):
         return "graph contract suite: FalkorDB and Neo4j (PINGRAPH_TEST_NEO4J_URL)"
-    return "graph contract suite: FalkorDB only; Neo4j cases are skipped (set PINGRAPH_TEST_NEO4J_URL)"
+    return (
+        "graph contract suite: FalkorDB only; Neo4j cases are skipped (set PINGRAPH_TEST_NEO4J_URL)"
+    )

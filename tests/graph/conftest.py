@@ -30,7 +30,9 @@ NEO4J_URL = os.environ.get("PINGRAPH_TEST_NEO4J_URL")
         ),
     ],
 )
-async def backend(request: pytest.FixtureRequest, embedded: Endpoints) -> AsyncIterator[GraphBackend]:
+async def backend(
+    request: pytest.FixtureRequest, embedded: Endpoints
+) -> AsyncIterator[GraphBackend]:
     if request.param == "falkordb":
         # A graph of its own, so the contract suite never sees other tests' data.
         opened = await open_backend(embedded.graph_url, database=f"contract_{uuid.uuid4().hex[:8]}")

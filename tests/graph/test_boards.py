@@ -9,7 +9,11 @@ from tests.utils.factories import make_board, make_pin, make_user
 async def test_create_board_with_topics(repos: Repositories) -> None:
     owner = await make_user(repos)
     board = await repos.boards.create(
-        owner.id, "  Kitchen ideas ", "open shelves", Privacy.PUBLIC, ["Home Decor", " home  decor", "DIY"]
+        owner.id,
+        "  Kitchen ideas ",
+        "open shelves",
+        Privacy.PUBLIC,
+        ["Home Decor", " home  decor", "DIY"],
     )
     assert board.name == "Kitchen ideas"
     assert board.owner_id == owner.id
@@ -21,7 +25,13 @@ async def test_create_board_with_topics(repos: Repositories) -> None:
 
 @pytest.mark.parametrize(
     ("name", "topics"),
-    [("", None), ("   ", None), ("x" * 101, None), ("ok", ["bad/topic"]), ("ok", ["t"] * 0 + [f"t{i}" for i in range(11)])],
+    [
+        ("", None),
+        ("   ", None),
+        ("x" * 101, None),
+        ("ok", ["bad/topic"]),
+        ("ok", ["t"] * 0 + [f"t{i}" for i in range(11)]),
+    ],
 )
 async def test_bad_board_input_writes_nothing(
     repos: Repositories, name: str, topics: list[str] | None
@@ -43,7 +53,9 @@ async def test_update_board(repos: Repositories) -> None:
     assert updated.privacy is Privacy.SECRET
     topics = await repos.boards.topics_of([board.id])
     assert [t["name"] for t in topics[board.id]] == ["travel"]
-    described = await repos.boards.update(owner.id, board.id, description="words", set_description=True)
+    described = await repos.boards.update(
+        owner.id, board.id, description="words", set_description=True
+    )
     assert described.description == "words"
     cleared = await repos.boards.update(owner.id, board.id, description=None, set_description=True)
     assert cleared.description is None

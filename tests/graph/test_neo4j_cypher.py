@@ -60,7 +60,8 @@ def neo4j_statements() -> Iterator[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def linter() -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
-    assert node and npm, "Node.js and npm are needed for the Neo4j Cypher check"
+    assert node, "Node.js is needed for the Neo4j Cypher check"
+    assert npm, "npm is needed for the Neo4j Cypher check"
     if not (LINT_DIR / "node_modules" / "@neo4j-cypher" / "language-support").is_dir():
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import redis
 
 PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
 
@@ -47,7 +49,7 @@ def _redis_servers_under(data_dir: Path) -> list[int]:
 def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
-        [PINGRAPH, "serve", "--port", str(port)],
+        [PINGRAPH, "serve", "--port", str(port), "--demo"],
         env=_env(tmp_path),
         stderr=subprocess.PIPE,
         text=True,
@@ -63,6 +65,18 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert status == 200
         assert len(_redis_servers_under(tmp_path)) == 2
+        # Start-up applied the migrations and loaded the demo graph into the empty store.
+        state = json.loads((tmp_path / "embedded" / "services.json").read_text())
+        graph = redis.Redis(port=state["graph_port"])
+        reply = graph.execute_command(
+            "GRAPH.RO_QUERY", "pingraph", "MATCH (u:User) RETURN count(u)"
+        )
+        migrations = graph.execute_command(
+            "GRAPH.RO_QUERY", "pingraph", "MATCH (m:Migration) RETURN count(m)"
+        )
+        graph.close()
+        assert reply[1] == [[200]]
+        assert migrations[1] == [[2]]
     finally:
         server.send_signal(signal.SIGINT)
         _, stderr = server.communicate(timeout=30)

@@ -1,0 +1,47 @@
+import uuid
+
+import pytest
+
+from graph.backend import Dialect, GraphBackend
+from graph.connect import open_backend
+from graph.errors import Conflict
+from graph.migrate import MigrationError, load, migrate, split_statements, status
+from server.embedded import Endpoints
+
+
+@pytest.fixture
+async def fresh(embedded: Endpoints) -> GraphBackend:
+    return await open_backend(embedded.graph_url, database=f"mig_{uuid.uuid4().hex[:8]}")
+
+
+def test_split_statements_drops_comments() -> None:
+    source = "// a comment\nCREATE INDEX a;\n\n// another\nCREATE INDEX b\n  ON x;\n"
+    assert split_statements(source) == ["CREATE INDEX a", "CREATE INDEX b\n  ON x"]
+
+
+@pytest.mark.parametrize("dialect", list(Dialect))
+def test_both_dialects_have_the_same_versions(dialect: Dialect) -> None:
+    versions = [m.version for m in load(dialect)]
+    assert versions == sorted(versions)
+    assert versions == [m.version for m in load(Dialect.NEO4J)]
+
+
+async def test_migrate_applies_in_order_once(fresh: GraphBackend) -> None:
+    applied = await migrate(fresh)
+    assert [m.version for m in applied] == [m.version for m in load(fresh.dialect)]
+    assert await migrate(fresh) == []
+    entries = await status(fresh)
+    assert all(entry.applied_at is not None for entry in entries)
+    # The constraints are live: a duplicate handle is refused by the store itself.
+    await fresh.write("CREATE (:User {id: 'a', handle: 'same'})")
+    with pytest.raises(Conflict):
+        await fresh.write("CREATE (:User {id: 'b', handle: 'same'})")
+    await fresh.close()
+
+
+async def test_changed_migration_is_refused(fresh: GraphBackend) -> None:
+    await migrate(fresh)
+    await fresh.write("MATCH (m:Migration {version: 1}) SET m.checksum = 'edited'")
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        await migrate(fresh)
+    await fresh.close()

@@ -1,0 +1,51 @@
+"""The CLI's data commands, run as a user runs them, each against its own data directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
+
+
+def pingraph(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
+    env["PINGRAPH_DATA_DIR"] = str(data_dir)
+    return subprocess.run([PINGRAPH, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_migrate_and_status(tmp_path: Path) -> None:
+    first = pingraph(tmp_path, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "2 applied" in first.stderr
+    again = pingraph(tmp_path, "migrate")
+    assert "0 applied" in again.stderr
+    listed = pingraph(tmp_path, "migrate", "--status")
+    assert "0001" in listed.stdout
+    assert "constraints" in listed.stdout
+    assert "pending" not in listed.stdout
+
+
+def test_user_create_prints_the_id_and_refuses_bad_input(tmp_path: Path) -> None:
+    created = pingraph(tmp_path, "user", "create", "--handle", "Ada_L", "--lang", "fr")
+    assert created.returncode == 0, created.stderr
+    assert re.fullmatch(r"[0-9A-Z]{26}\n", created.stdout)
+    duplicate = pingraph(tmp_path, "user", "create", "--handle", "ada_l")
+    assert duplicate.returncode == 1
+    assert "handle 'ada_l' is already taken" in duplicate.stderr
+    invalid = pingraph(tmp_path, "user", "create", "--handle", "no spaces")
+    assert invalid.returncode == 1
+    assert "handle must be" in invalid.stderr
+    assert "Traceback" not in invalid.stderr + duplicate.stderr
+
+
+def test_seed_small_loads_once(tmp_path: Path) -> None:
+    loaded = pingraph(tmp_path, "seed", "--small")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "8,000 saves" in loaded.stderr
+    again = pingraph(tmp_path, "seed", "--small")
+    assert again.returncode == 1
+    assert "already has users" in again.stderr
