@@ -65,7 +65,7 @@ RETURN o.id AS ownerId, b.privacy AS privacy
 """
 BY_IDS = f"""
 UNWIND $ids AS id
-MATCH (o:User)-[:OWNS]->(b:Board {{id: id}})
+MATCH (b:Board {{id: id}})<-[:OWNS]-(o:User)
 WHERE {BOARD_VISIBLE}
 RETURN {BOARD_ITEM} AS item
 """
@@ -97,14 +97,14 @@ RETURN id, size([(b)<-[:FOLLOWS]-(:User) | 1]) AS n
 """
 FOLLOW = f"""
 MATCH (v:User {{id: $viewer}})
-MATCH (o:User)-[:OWNS]->(b:Board {{id: $id}})
+MATCH (b:Board {{id: $id}})<-[:OWNS]-(o:User)
 WHERE {BOARD_VISIBLE}
 MERGE (v)-[f:FOLLOWS]->(b)
 ON CREATE SET f.at = $now
 RETURN {BOARD_ITEM} AS item
 """
 UNFOLLOW = f"""
-MATCH (o:User)-[:OWNS]->(b:Board {{id: $id}})
+MATCH (b:Board {{id: $id}})<-[:OWNS]-(o:User)
 WHERE {BOARD_VISIBLE}
 OPTIONAL MATCH (:User {{id: $viewer}})-[f:FOLLOWS]->(b)
 DELETE f

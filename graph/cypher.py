@@ -7,7 +7,7 @@ visible to the viewer. `$viewer` is the viewer's user id, or null for anonymous 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graph import cursor
@@ -74,6 +74,56 @@ async def keyset_page[T](
         [cursor.encode(row["sortKey"], row["sortId"]) for row in shown],
         has_next=len(rows) > limit,
     )
+
+
+SCAN_ROUNDS = 20
+
+
+async def filtered_page[T](
+    backend: GraphBackend,
+    query: str,
+    params: Params,
+    *,
+    first: int,
+    after_cursor: str | None,
+    visible: Callable[[list[str]], Awaitable[dict[str, T]]],
+    key_type: type = int,
+) -> Page[T]:
+    """Keyset-paginate candidates (`sortKey`, `sortId`), keeping those `visible` returns.
+
+    Sorting only the cheap candidate keys and checking visibility for one page's worth at a
+    time is far faster than filtering every row before ORDER BY ... LIMIT. A viewer who can
+    see few of the candidates may get a short page: `has_next` and the end cursor then point
+    past the last candidate scanned.
+    """
+    limit = page_size(first)
+    key = cursor.decode(after_cursor, key_type, str)
+    scan = max(2 * (limit + 1), 50)
+    items: list[T] = []
+    cursors: list[str] = []
+    for _ in range(SCAN_ROUNDS):
+        rows = await backend.read(
+            query,
+            {
+                **params,
+                "afterKey": key[0] if key else None,
+                "afterId": key[1] if key else None,
+                "limit": scan,
+            },
+        )
+        found = await visible([row["sortId"] for row in rows]) if rows else {}
+        for row in rows:
+            if row["sortId"] in found:
+                items.append(found[row["sortId"]])
+                cursors.append(cursor.encode(row["sortKey"], row["sortId"]))
+                if len(items) > limit:
+                    return Page(items[:limit], cursors[:limit], has_next=True)
+        if len(rows) < scan:
+            return Page(items, cursors, has_next=False)
+        key = [rows[-1]["sortKey"], rows[-1]["sortId"]]
+    # Scanned many candidates the viewer cannot see: end the page early, resumable.
+    end = cursor.encode(*key) if key else None
+    return Page(items, cursors, has_next=True, extra={"endCursor": end})
 
 
 def count_map(rows: list[dict[str, Any]], ids: list[str]) -> dict[str, int]:

@@ -6,16 +6,15 @@ Schema statements (indexes, constraints) differ too; they live in migrations/<di
 from __future__ import annotations
 
 from graph.backend import Dialect
-from graph.cypher import PIN_ITEM, after, visible_pins
+from graph.cypher import after
 
+# Candidates only: visibility is checked per page (see cypher.filtered_page).
 _SEARCH_TAIL = f"""
 WITH node AS p, score
 WHERE {after("score", "p.id")}
-{visible_pins("score")}
-WITH p, score
-ORDER BY score DESC, p.id DESC
+RETURN score AS sortKey, p.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
-RETURN {PIN_ITEM} AS item, score AS sortKey, p.id AS sortId
 """
 SEARCH_PINS = {
     Dialect.NEO4J: "CALL db.index.fulltext.queryNodes('pin_text', $q) YIELD node, score"

@@ -123,6 +123,9 @@ class Page[T]:
 
     @property
     def end_cursor(self) -> str | None:
+        if "endCursor" in self.extra:
+            end: str | None = self.extra["endCursor"]
+            return end
         return self.cursors[-1] if self.cursors else None
 
 

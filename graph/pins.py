@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from graph.backend import GraphBackend
 from graph.boards import OWNER_OF
-from graph.cypher import BOARD_ITEM, PIN_ITEM, after, count_map, keyset_page, visible_pins
+from graph.cypher import (
+    BOARD_ITEM,
+    PIN_ITEM,
+    after,
+    count_map,
+    filtered_page,
+    keyset_page,
+    visible_pins,
+)
 from graph.dialect import search_pins_query
 from graph.errors import BadInput, Forbidden, NotFound
 from graph.model import (
@@ -70,14 +79,13 @@ MATCH (p:Pin {{id: id}})
 {visible_pins()}
 RETURN {PIN_ITEM} AS item
 """
+# Candidates only: visibility is checked per page with BY_IDS (see cypher.filtered_page).
 OF_USER = f"""
 MATCH (:User {{id: $id}})-[:CREATED]->(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
-{visible_pins()}
-WITH p
-ORDER BY p.createdAt DESC, p.id DESC
+RETURN p.createdAt AS sortKey, p.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
-RETURN {PIN_ITEM} AS item, p.createdAt AS sortKey, p.id AS sortId
 """
 BOARDS = f"""
 MATCH (:Pin {{id: $id}})-[s:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
@@ -189,9 +197,9 @@ class PinRepo:
     async def of_user(
         self, user_id: str, viewer: str | None, first: int, after_: str | None
     ) -> Page[Pin]:
-        return await keyset_page(
-            self.backend, OF_USER, {"id": user_id, "viewer": viewer},
-            first=first, after_cursor=after_, build=Pin.from_row,
+        return await filtered_page(
+            self.backend, OF_USER, {"id": user_id},
+            first=first, after_cursor=after_, visible=self.visible_to(viewer),
         )  # fmt: skip
 
     async def boards(
@@ -223,10 +231,16 @@ class PinRepo:
         if not words:
             raise BadInput("query has no words to search for")
         statement, search_text = search_pins_query(self.backend.dialect, words)
-        return await keyset_page(
-            self.backend, statement, {"q": search_text, "viewer": viewer},
-            first=first, after_cursor=after_, build=Pin.from_row, key_type=float,
+        return await filtered_page(
+            self.backend, statement, {"q": search_text},
+            first=first, after_cursor=after_, visible=self.visible_to(viewer), key_type=float,
         )  # fmt: skip
+
+    def visible_to(self, viewer: str | None) -> Callable[[list[str]], Awaitable[dict[str, Pin]]]:
+        async def visible(ids: list[str]) -> dict[str, Pin]:
+            return await self.get_many(ids, viewer)
+
+        return visible
 
     async def _refuse_board(self, viewer: str, board_id: str) -> None:
         rows = await self.backend.read(OWNER_OF, {"id": board_id})

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from graph.backend import GraphBackend
-from graph.cypher import PIN_ITEM, after, count_map, keyset_page, visible_pins
+from graph.cypher import after, count_map, filtered_page
 from graph.errors import BadInput, NotFound
 from graph.model import Page, Pin, Topic, new_id, now_ms, topic_name
+from graph.pins import PinRepo
 
 BY_NAME = "MATCH (t:Topic {name: $name}) RETURN t {.*} AS item"
 FOLLOW = """
@@ -22,14 +23,13 @@ OPTIONAL MATCH (:User {id: $viewer})-[f:FOLLOWS]->(t)
 DELETE f
 RETURN t {.*} AS item
 """
+# Candidates only: visibility is checked per page (see cypher.filtered_page).
 PINS = f"""
 MATCH (:Topic {{name: $name}})<-[:TAGGED]-(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
-{visible_pins()}
-WITH p
-ORDER BY p.createdAt DESC, p.id DESC
+RETURN p.createdAt AS sortKey, p.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
-RETURN {PIN_ITEM} AS item, p.createdAt AS sortKey, p.id AS sortId
 """
 FOLLOWER_COUNTS = """
 UNWIND $ids AS id
@@ -70,9 +70,9 @@ class TopicRepo:
     async def pins(
         self, name: str, viewer: str | None, first: int, after_: str | None
     ) -> Page[Pin]:
-        return await keyset_page(
-            self.backend, PINS, {"name": topic_name(name), "viewer": viewer},
-            first=first, after_cursor=after_, build=Pin.from_row,
+        return await filtered_page(
+            self.backend, PINS, {"name": topic_name(name)},
+            first=first, after_cursor=after_, visible=PinRepo(self.backend).visible_to(viewer),
         )  # fmt: skip
 
     async def follower_counts(self, ids: list[str]) -> dict[str, int]:

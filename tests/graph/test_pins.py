@@ -175,3 +175,26 @@ async def test_topics(repos: Repositories) -> None:
     assert await repos.topics.follower_counts([followed.id]) == {followed.id: 0}
     with pytest.raises(NotFound):
         await repos.topics.get("no such topic here")
+
+
+async def test_lists_skip_many_hidden_pins_and_stay_resumable(
+    repos: Repositories, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner, other = await make_user(repos), await make_user(repos)
+    secret = await make_board(repos, owner, privacy=Privacy.SECRET)
+    public = await make_board(repos, owner)
+    old = [await make_pin(repos, owner, public, topics=["zhiddenz"]) for _ in range(2)]
+    for _ in range(55):  # newer than the public ones: a viewer must scan past them
+        await make_pin(repos, owner, secret, topics=["zhiddenz"])
+    page = await repos.topics.pins("zhiddenz", other.id, 5, None)
+    assert [p.id for p in page.items] == [p.id for p in reversed(old)]
+    assert not page.has_next
+    # With a tight scan budget the page ends early but the cursor resumes where it stopped.
+    monkeypatch.setattr("graph.cypher.SCAN_ROUNDS", 1)
+    short = await repos.topics.pins("zhiddenz", other.id, 5, None)
+    assert short.items == []
+    assert short.has_next
+    rest = await repos.topics.pins("zhiddenz", other.id, 5, short.end_cursor)
+    assert [p.id for p in rest.items] == [p.id for p in reversed(old)]
+    mine = await repos.topics.pins("zhiddenz", owner.id, 100, None)
+    assert len(mine.items) == 57
