@@ -63,6 +63,13 @@ OPTIONAL MATCH (:Pin {id: $pinId})-[s:SAVED_TO]->(b)
 DELETE s
 RETURN count(s) AS removed
 """
+UPDATE = f"""
+MATCH (:User {{id: $viewer}})-[:CREATED]->(p:Pin {{id: $id}})
+SET p.title = coalesce($title, p.title),
+    p.description = CASE WHEN $setDescription THEN $description ELSE p.description END,
+    p.link = CASE WHEN $setLink THEN $link ELSE p.link END
+RETURN {PIN_ITEM} AS item
+"""
 DELETE = """
 MATCH (:User {id: $viewer})-[:CREATED]->(p:Pin {id: $id})
 DETACH DELETE p
@@ -174,14 +181,45 @@ class PinRepo:
             await self._refuse_board(viewer, board_id)
         return bool(rows[0]["removed"])
 
+    async def update(
+        self,
+        viewer: str,
+        pin_id: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        set_description: bool = False,
+        link_: str | None = None,
+        set_link: bool = False,
+    ) -> Pin:
+        """Edit a pin the viewer created; `set_*` with None clears that field."""
+        params = {
+            "viewer": viewer,
+            "id": pin_id,
+            "title": None if title is None else required_text(title, "title", max_len=MAX_TITLE),
+            "setDescription": set_description,
+            "description": text(
+                description, "description", max_len=MAX_DESCRIPTION, required=False
+            ),
+            "setLink": set_link,
+            "link": link(link_),
+        }
+        rows = await self.backend.write(UPDATE, params)
+        if not rows:
+            await self._refuse_pin(viewer, pin_id)
+        return Pin.from_row(rows[0]["item"])
+
     async def delete(self, viewer: str, pin_id: str) -> None:
         rows = await self.backend.write(DELETE, {"viewer": viewer, "id": pin_id})
-        if rows:
-            return
+        if not rows:
+            await self._refuse_pin(viewer, pin_id)
+
+    async def _refuse_pin(self, viewer: str, pin_id: str) -> None:
+        """Explain why a write on a pin matched nothing; hidden pins stay unknown."""
         found = await self.backend.read(CREATOR_OF, {"id": pin_id})
         if not found or not await self.get_many([pin_id], viewer):
             raise NotFound(f"no pin {pin_id!r}")
-        raise Forbidden("only the pin's creator can delete it")
+        raise Forbidden("only the pin's creator can change or delete it")
 
     async def get(self, pin_id: str, viewer: str | None) -> Pin:
         found = await self.get_many([pin_id], viewer)

@@ -12,6 +12,11 @@ CREATE (u:User {{id: $id, handle: $handle, displayName: $displayName, createdAt:
                  lang: $lang}})
 RETURN {USER_ITEM} AS item
 """
+UPDATE = f"""
+MATCH (u:User {{id: $id}})
+SET u.displayName = coalesce($displayName, u.displayName), u.lang = coalesce($lang, u.lang)
+RETURN {USER_ITEM} AS item
+"""
 BY_IDS = f"""
 UNWIND $ids AS id
 MATCH (u:User {{id: id}})
@@ -85,6 +90,21 @@ class UserRepo:
             rows = await self.backend.write(CREATE, params)
         except Conflict:
             raise Conflict(f"handle {clean_handle!r} is already taken") from None
+        return User.from_row(rows[0]["item"])
+
+    async def update(
+        self, user_id: str, *, display_name: str | None = None, lang_: str | None = None
+    ) -> User:
+        params = {
+            "id": user_id,
+            "displayName": None
+            if display_name is None
+            else text(display_name, "displayName", max_len=MAX_NAME),
+            "lang": None if lang_ is None else lang(lang_),
+        }
+        rows = await self.backend.write(UPDATE, params)
+        if not rows:
+            raise NotFound(f"no user {user_id!r}")
         return User.from_row(rows[0]["item"])
 
     async def get(self, user_id: str) -> User:

@@ -198,3 +198,25 @@ async def test_lists_skip_many_hidden_pins_and_stay_resumable(
     assert [p.id for p in rest.items] == [p.id for p in reversed(old)]
     mine = await repos.topics.pins("zhiddenz", owner.id, 100, None)
     assert len(mine.items) == 57
+
+
+async def test_update_pin(repos: Repositories) -> None:
+    owner, other = await make_user(repos), await make_user(repos)
+    pin = await make_pin(repos, owner, await make_board(repos, owner), description="old")
+    edited = await repos.pins.update(
+        owner.id, pin.id, title="New title", link_="https://example.org/x", set_link=True
+    )
+    assert (edited.title, edited.description, edited.link) == (
+        "New title",
+        "old",
+        "https://example.org/x",
+    )
+    cleared = await repos.pins.update(owner.id, pin.id, set_description=True)
+    assert cleared.description is None
+    with pytest.raises(Forbidden):
+        await repos.pins.update(other.id, pin.id, title="mine")
+    with pytest.raises(BadInput):
+        await repos.pins.update(owner.id, pin.id, title="  ")
+    with pytest.raises(NotFound):
+        await repos.pins.update(owner.id, "01NOSUCHPIN00000000000000", title="x")
+    assert (await repos.pins.get(pin.id, None)).title == "New title"
