@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from graph.backend import GraphBackend
-from graph.cypher import BOARD_ITEM, BOARD_VISIBLE, PIN_ITEM, after, count_map, keyset_page
+from graph.cypher import (
+    BOARD_ITEM,
+    BOARD_VISIBLE,
+    PIN_ITEM,
+    after,
+    count_map,
+    fetch_by_ids,
+    grouped,
+    keyset_page,
+    the_one,
+)
 from graph.errors import Forbidden, NotFound
 from graph.model import (
     MAX_DESCRIPTION,
@@ -65,7 +75,9 @@ RETURN o.id AS ownerId, b.privacy AS privacy
 """
 BY_IDS = f"""
 UNWIND $ids AS id
-MATCH (b:Board {{id: id}})<-[:OWNS]-(o:User)
+MATCH (b:Board {{id: id}})
+WITH b
+MATCH (b)<-[:OWNS]-(o:User)
 WHERE {BOARD_VISIBLE}
 RETURN {BOARD_ITEM} AS item
 """
@@ -188,15 +200,10 @@ class BoardRepo:
         return int(rows[0]["deletedPins"])
 
     async def get(self, board_id: str, viewer: str | None) -> Board:
-        found = await self.get_many([board_id], viewer)
-        if board_id not in found:
-            raise NotFound(f"no board {board_id!r}")
-        return found[board_id]
+        return the_one(await self.get_many([board_id], viewer), board_id, "board")
 
     async def get_many(self, ids: list[str], viewer: str | None) -> dict[str, Board]:
-        rows = await self.backend.read(BY_IDS, {"ids": list(dict.fromkeys(ids)), "viewer": viewer})
-        boards = (Board.from_row(row["item"]) for row in rows)
-        return {board.id: board for board in boards}
+        return await fetch_by_ids(self.backend, BY_IDS, ids, Board.from_row, viewer=viewer)
 
     async def of_user(
         self, user_id: str, viewer: str | None, first: int, after_: str | None
@@ -222,11 +229,7 @@ class BoardRepo:
         return count_map(await self.backend.read(FOLLOWER_COUNTS, {"ids": ids}), ids)
 
     async def topics_of(self, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        rows = await self.backend.read(TOPICS_OF, {"ids": ids})
-        topics: dict[str, list[dict[str, Any]]] = {id_: [] for id_ in ids}
-        for row in rows:
-            topics[row["id"]].append(row["topic"])
-        return topics
+        return grouped(await self.backend.read(TOPICS_OF, {"ids": ids}), ids, "topic")
 
     async def follow(self, viewer: str, board_id: str) -> Board:
         rows = await self.backend.write(FOLLOW, {"viewer": viewer, "id": board_id, "now": now_ms()})

@@ -8,10 +8,11 @@ visible to the viewer. `$viewer` is the viewer's user id, or null for anonymous 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from graph import cursor
 from graph.backend import GraphBackend, Params
+from graph.errors import NotFound
 from graph.model import Page, page_size
 
 BOARD_ITEM = "b {.*, ownerId: o.id}"
@@ -124,6 +125,38 @@ async def filtered_page[T](
     # Scanned many candidates the viewer cannot see: end the page early, resumable.
     end = cursor.encode(*key) if key else None
     return Page(items, cursors, has_next=True, extra={"endCursor": end})
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+async def fetch_by_ids[T: _HasId](
+    backend: GraphBackend,
+    query: str,
+    ids: list[str],
+    build: Callable[[dict[str, Any]], T],
+    **params: Any,
+) -> dict[str, T]:
+    """Run a batch getter (`UNWIND $ids`, returning `item`) and key the results by id."""
+    rows = await backend.read(query, {"ids": list(dict.fromkeys(ids)), **params})
+    items = (build(row["item"]) for row in rows)
+    return {item.id: item for item in items}
+
+
+def the_one[T](found: dict[str, T], id_: str, what: str) -> T:
+    if id_ not in found:
+        raise NotFound(f"no {what} {id_!r}")
+    return found[id_]
+
+
+def grouped(rows: list[dict[str, Any]], ids: list[str], column: str) -> dict[str, list[Any]]:
+    """Group `column` of rows with an `id` column by id, with an empty list for every id."""
+    groups: dict[str, list[Any]] = {id_: [] for id_ in ids}
+    for row in rows:
+        groups[row["id"]].append(row[column])
+    return groups
 
 
 def count_map(rows: list[dict[str, Any]], ids: list[str]) -> dict[str, int]:

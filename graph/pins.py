@@ -14,8 +14,11 @@ from graph.cypher import (
     PIN_ITEM,
     after,
     count_map,
+    fetch_by_ids,
     filtered_page,
+    grouped,
     keyset_page,
+    the_one,
     visible_pins,
 )
 from graph.dialect import search_pins_query
@@ -222,15 +225,10 @@ class PinRepo:
         raise Forbidden("only the pin's creator can change or delete it")
 
     async def get(self, pin_id: str, viewer: str | None) -> Pin:
-        found = await self.get_many([pin_id], viewer)
-        if pin_id not in found:
-            raise NotFound(f"no pin {pin_id!r}")
-        return found[pin_id]
+        return the_one(await self.get_many([pin_id], viewer), pin_id, "pin")
 
     async def get_many(self, ids: list[str], viewer: str | None) -> dict[str, Pin]:
-        rows = await self.backend.read(BY_IDS, {"ids": list(dict.fromkeys(ids)), "viewer": viewer})
-        pins = (Pin.from_row(row["item"]) for row in rows)
-        return {pin.id: pin for pin in pins}
+        return await fetch_by_ids(self.backend, BY_IDS, ids, Pin.from_row, viewer=viewer)
 
     async def of_user(
         self, user_id: str, viewer: str | None, first: int, after_: str | None
@@ -253,11 +251,7 @@ class PinRepo:
         return count_map(rows, ids)
 
     async def topics_of(self, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        rows = await self.backend.read(TOPICS_OF, {"ids": ids})
-        topics: dict[str, list[dict[str, Any]]] = {id_: [] for id_ in ids}
-        for row in rows:
-            topics[row["id"]].append(row["topic"])
-        return topics
+        return grouped(await self.backend.read(TOPICS_OF, {"ids": ids}), ids, "topic")
 
     async def search(
         self, query: str, viewer: str | None, first: int, after_: str | None

@@ -25,7 +25,9 @@ RETURN t {.*} AS item
 """
 # Candidates only: visibility is checked per page (see cypher.filtered_page).
 PINS = f"""
-MATCH (:Topic {{name: $name}})<-[:TAGGED]-(p:Pin)
+MATCH (t:Topic {{name: $name}})
+WITH t
+MATCH (t)<-[:TAGGED]-(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
 RETURN p.createdAt AS sortKey, p.id AS sortId
 ORDER BY sortKey DESC, sortId DESC

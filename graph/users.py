@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.backend import GraphBackend
-from graph.cypher import USER_ITEM, after, count_map, keyset_page
+from graph.cypher import USER_ITEM, after, count_map, fetch_by_ids, keyset_page, the_one
 from graph.errors import BadInput, Conflict, NotFound
 from graph.model import MAX_NAME, Page, User, handle, lang, new_id, now_ms, text
 
@@ -108,15 +108,10 @@ class UserRepo:
         return User.from_row(rows[0]["item"])
 
     async def get(self, user_id: str) -> User:
-        found = await self.get_many([user_id])
-        if user_id not in found:
-            raise NotFound(f"no user {user_id!r}")
-        return found[user_id]
+        return the_one(await self.get_many([user_id]), user_id, "user")
 
     async def get_many(self, ids: list[str]) -> dict[str, User]:
-        rows = await self.backend.read(BY_IDS, {"ids": list(dict.fromkeys(ids))})
-        users = (User.from_row(row["item"]) for row in rows)
-        return {user.id: user for user in users}
+        return await fetch_by_ids(self.backend, BY_IDS, ids, User.from_row)
 
     async def by_handle(self, handle_: str) -> User:
         try:
