@@ -73,7 +73,8 @@ class EmbeddedServices:
     def __init__(
         self, data_dir: Path, *, fsync: str = "always", cache_maxmemory: str = "256mb"
     ) -> None:
-        self.dir = data_dir / "embedded"
+        # Absolute: the servers run with this directory as their working directory.
+        self.dir = data_dir.resolve() / "embedded"
         self.fsync = fsync
         self.cache_maxmemory = cache_maxmemory
         self.endpoints: Endpoints | None = None

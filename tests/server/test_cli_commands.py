@@ -12,9 +12,17 @@ PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
 
 
 def pingraph(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI from `data_dir`'s parent with a relative data directory, as users do."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
-    env["PINGRAPH_DATA_DIR"] = str(data_dir)
-    return subprocess.run([PINGRAPH, *args], env=env, capture_output=True, text=True, timeout=300)
+    env["PINGRAPH_DATA_DIR"] = data_dir.name
+    return subprocess.run(
+        [PINGRAPH, *args],
+        env=env,
+        cwd=data_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_migrate_and_status(tmp_path: Path) -> None:
