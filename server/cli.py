@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -115,6 +116,18 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class GracefulServer(uvicorn.Server):
+    """A signal ends in a graceful shutdown and exit status 0.
+
+    uvicorn re-raises the signal after shutting down; under asyncio.run that becomes a
+    KeyboardInterrupt or not depending on timing, so the exit status would be random.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None:
     async with open_services(settings) as services:
         await apply_migrations(services.graph, quiet=True)
@@ -131,7 +144,7 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
             access_log=False,
             server_header=False,
         )
-        server = uvicorn.Server(config)
+        server = GracefulServer(config)
         host, port = sock.getsockname()[:2]
         base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
         err.print(
