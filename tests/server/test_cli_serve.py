@@ -86,45 +86,37 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
     assert _redis_servers_under(tmp_path) == []
 
 
+def _serve_fails(tmp_path: Path, *args: str, **env: str) -> str:
+    """Run `pingraph serve` expecting start-up to fail; return its one-line error."""
+    result = subprocess.run(
+        [PINGRAPH, "serve", *args],
+        env=_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
 def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [PINGRAPH, "serve", "--port", str(port)],
-            env=_env(tmp_path),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert result.returncode == 1
-    assert "cannot listen on 127.0.0.1" in result.stderr
-    assert "Traceback" not in result.stderr
+        stderr = _serve_fails(tmp_path, "--port", str(port))
+    assert "cannot listen on 127.0.0.1" in stderr
 
 
 def test_graph_server_that_does_not_answer_is_one_clear_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [PINGRAPH, "serve", "--port", str(_free_port())],
-        env=_env(tmp_path, PINGRAPH_GRAPH_URL="falkordb://127.0.0.1:1"),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    stderr = _serve_fails(
+        tmp_path, "--port", str(_free_port()), PINGRAPH_GRAPH_URL="falkordb://127.0.0.1:1"
     )
-    assert result.returncode == 1
-    assert "graph store does not answer" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "graph store does not answer" in stderr
     assert _redis_servers_under(tmp_path) == []
 
 
 def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [PINGRAPH, "serve"],
-        env=_env(tmp_path, PINGRAPH_REDIS_URL="http://nope"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert "PINGRAPH_REDIS_URL" in result.stderr
-    assert "Traceback" not in result.stderr
+    stderr = _serve_fails(tmp_path, PINGRAPH_REDIS_URL="http://nope")
+    assert "PINGRAPH_REDIS_URL" in stderr
