@@ -244,8 +244,19 @@ class BoardRepo:
         return Board.from_row(rows[0]["item"])
 
     async def _refuse(self, viewer: str, board_id: str) -> None:
-        """Explain why a write on a board matched nothing; secret boards stay unknown."""
-        rows = await self.backend.read(OWNER_OF, {"id": board_id})
-        if not rows or (rows[0]["privacy"] == Privacy.SECRET and rows[0]["ownerId"] != viewer):
-            raise NotFound(f"no board {board_id!r}")
+        await check_board_owner(
+            self.backend, viewer, board_id, "only the board's owner can change it"
+        )
         raise Forbidden("only the board's owner can change it")
+
+
+async def check_board_owner(
+    backend: GraphBackend, viewer: str, board_id: str, forbidden: str
+) -> None:
+    """Explain why a write on a board matched nothing: NotFound (secret boards stay
+    unknown) or Forbidden(`forbidden`) unless the viewer owns it."""
+    rows = await backend.read(OWNER_OF, {"id": board_id})
+    if not rows or (rows[0]["privacy"] == Privacy.SECRET and rows[0]["ownerId"] != viewer):
+        raise NotFound(f"no board {board_id!r}")
+    if rows[0]["ownerId"] != viewer:
+        raise Forbidden(forbidden)

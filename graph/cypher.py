@@ -60,21 +60,22 @@ async def keyset_page[T](
     """Run a list query that returns `item`, `sortKey`, `sortId`, ordered by both DESC."""
     limit = page_size(first)
     key = cursor.decode(after_cursor, key_type, str)
-    rows = await backend.read(
-        query,
-        {
-            **params,
-            "afterKey": key[0] if key else None,
-            "afterId": key[1] if key else None,
-            "limit": limit + 1,
-        },
-    )
+    rows = await backend.read(query, _after_params(params, key, limit + 1))
     shown = rows[:limit]
     return Page(
         [build(row["item"]) for row in shown],
         [cursor.encode(row["sortKey"], row["sortId"]) for row in shown],
         has_next=len(rows) > limit,
     )
+
+
+def _after_params(params: Params, key: list[Any] | None, limit: int) -> dict[str, Any]:
+    return {
+        **params,
+        "afterKey": key[0] if key else None,
+        "afterId": key[1] if key else None,
+        "limit": limit,
+    }
 
 
 SCAN_ROUNDS = 20
@@ -103,15 +104,7 @@ async def filtered_page[T](
     items: list[T] = []
     cursors: list[str] = []
     for _ in range(SCAN_ROUNDS):
-        rows = await backend.read(
-            query,
-            {
-                **params,
-                "afterKey": key[0] if key else None,
-                "afterId": key[1] if key else None,
-                "limit": scan,
-            },
-        )
+        rows = await backend.read(query, _after_params(params, key, scan))
         found = await visible([row["sortId"] for row in rows]) if rows else {}
         for row in rows:
             if row["sortId"] in found:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.backend import GraphBackend
-from graph.boards import OWNER_OF
+from graph.boards import check_board_owner
 from graph.cypher import (
     BOARD_ITEM,
     PIN_ITEM,
@@ -29,7 +29,6 @@ from graph.model import (
     Board,
     Page,
     Pin,
-    Privacy,
     link,
     new_id,
     now_ms,
@@ -275,8 +274,6 @@ class PinRepo:
         return visible
 
     async def _refuse_board(self, viewer: str, board_id: str) -> None:
-        rows = await self.backend.read(OWNER_OF, {"id": board_id})
-        if not rows or (rows[0]["privacy"] == Privacy.SECRET and rows[0]["ownerId"] != viewer):
-            raise NotFound(f"no board {board_id!r}")
-        if rows[0]["ownerId"] != viewer:
-            raise Forbidden("you can only save pins to your own boards")
+        await check_board_owner(
+            self.backend, viewer, board_id, "you can only save pins to your own boards"
+        )
