@@ -122,6 +122,14 @@ OPTIONAL MATCH (:User {{id: $viewer}})-[f:FOLLOWS]->(b)
 DELETE f
 RETURN {BOARD_ITEM} AS item
 """
+COUNTS_OF_OWNERS = f"""
+UNWIND $ids AS id
+MATCH (o:User {{id: id}})
+WITH id, o
+MATCH (o)-[:OWNS]->(b:Board)
+WHERE {BOARD_VISIBLE}
+RETURN id, count(b) AS n
+"""
 TOPICS_OF = """
 UNWIND $ids AS id
 MATCH (:Board {id: id})-[:ABOUT]->(t:Topic)
@@ -217,6 +225,10 @@ class BoardRepo:
         self, board_id: str, viewer: str | None, first: int, after_: str | None
     ) -> Page[Pin]:
         await self.get(board_id, viewer)
+        return await self.pins_of_visible(board_id, first, after_)
+
+    async def pins_of_visible(self, board_id: str, first: int, after_: str | None) -> Page[Pin]:
+        """Pins of a board the caller has already found visible to the viewer."""
         return await keyset_page(
             self.backend, PINS, {"id": board_id},
             first=first, after_cursor=after_, build=Pin.from_row,
@@ -227,6 +239,11 @@ class BoardRepo:
 
     async def follower_counts(self, ids: list[str]) -> dict[str, int]:
         return count_map(await self.backend.read(FOLLOWER_COUNTS, {"ids": ids}), ids)
+
+    async def counts_of_owners(self, ids: list[str], viewer: str | None) -> dict[str, int]:
+        """How many boards each user owns that the viewer can see."""
+        rows = await self.backend.read(COUNTS_OF_OWNERS, {"ids": ids, "viewer": viewer})
+        return count_map(rows, ids)
 
     async def topics_of(self, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         return grouped(await self.backend.read(TOPICS_OF, {"ids": ids}), ids, "topic")

@@ -61,6 +61,13 @@ async def keyset_page[T](
     limit = page_size(first)
     key = cursor.decode(after_cursor, key_type, str)
     rows = await backend.read(query, _after_params(params, key, limit + 1))
+    return page_of(rows, limit, build)
+
+
+def page_of[T](
+    rows: list[dict[str, Any]], limit: int, build: Callable[[dict[str, Any]], T]
+) -> Page[T]:
+    """A first page from up to `limit + 1` rows of `item`, `sortKey`, `sortId`."""
     shown = rows[:limit]
     return Page(
         [build(row["item"]) for row in shown],

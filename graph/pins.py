@@ -18,10 +18,11 @@ from graph.cypher import (
     filtered_page,
     grouped,
     keyset_page,
+    page_of,
     the_one,
     visible_pins,
 )
-from graph.dialect import search_pins_query
+from graph.dialect import SEARCH_COUNT, SEARCH_PINS, search_text
 from graph.errors import BadInput, Forbidden, NotFound
 from graph.model import (
     MAX_DESCRIPTION,
@@ -32,6 +33,7 @@ from graph.model import (
     link,
     new_id,
     now_ms,
+    page_size,
     required_text,
     text,
     topic_names,
@@ -109,12 +111,59 @@ MATCH (p:Pin {id: id})-[:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
 WHERE b.privacy = 'PUBLIC' OR o.id = $viewer
 RETURN id, count(b) AS n
 """
+# The first page of visible boards for many pins at once (a DataLoader's batch).
+BOARDS_OF_MANY = f"""
+UNWIND $ids AS id
+MATCH (p:Pin {{id: id}})
+WITH id, p
+MATCH (p)-[s:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
+WHERE b.privacy = 'PUBLIC' OR o.id = $viewer
+WITH id, b, o, s
+ORDER BY s.at DESC, b.id DESC
+WITH id, collect({{item: {BOARD_ITEM}, sortKey: s.at, sortId: b.id}}) AS rows
+RETURN id, rows[0..$limit] AS rows
+"""
+COUNTS_OF_CREATORS = f"""
+UNWIND $ids AS id
+MATCH (u:User {{id: id}})
+WITH id, u
+MATCH (u)-[:CREATED]->(p:Pin)
+{visible_pins("id")}
+RETURN id, count(p) AS n
+"""
+# Pins co-saved with this one on public boards, by how many boards they share. A first
+# version of related pins; the Pixie walks replace it.
+RELATED = """
+MATCH (p:Pin {id: $id})
+WITH p
+MATCH (p)-[:SAVED_TO]->(b:Board {privacy: 'PUBLIC'})
+WITH p, b
+LIMIT $boards
+MATCH (b)<-[:SAVED_TO]-(q:Pin)
+WHERE q <> p
+RETURN q.id AS id, count(b) AS shared
+ORDER BY shared DESC, id DESC
+LIMIT $limit
+"""
+ENGAGE = f"""
+MATCH (v:User {{id: $viewer}})
+MATCH (p:Pin {{id: $pinId}})
+{visible_pins("v")}
+MERGE (v)-[e:ENGAGED {{kind: $kind}}]->(p)
+ON CREATE SET e.count = 0
+SET e.at = $now, e.count = e.count + 1
+RETURN p.id AS id
+"""
 TOPICS_OF = """
 UNWIND $ids AS id
 MATCH (:Pin {id: id})-[:TAGGED]->(t:Topic)
 RETURN id, t {.*} AS topic
 ORDER BY t.name
 """
+
+
+ENGAGEMENT_KINDS = ("CLICK", "CLOSEUP", "HIDE")
+RELATED_BOARDS = 100
 
 
 @dataclass(frozen=True)
@@ -129,6 +178,15 @@ class NewPin:
     width: int | None = None
     height: int | None = None
     dominant_color: str | None = None
+
+
+def search_words(query: str) -> list[str]:
+    if not isinstance(query, str) or len(query) > MAX_QUERY:
+        raise BadInput(f"query must be a string of at most {MAX_QUERY} characters")
+    words = re.findall(r"\w+", query.lower())[:10]
+    if not words:
+        raise BadInput("query has no words to search for")
+    return words
 
 
 class PinRepo:
@@ -245,6 +303,40 @@ class PinRepo:
             first=first, after_cursor=after_, build=Board.from_row,
         )  # fmt: skip
 
+    async def boards_of_many(
+        self, ids: list[str], viewer: str | None, first: int
+    ) -> dict[str, Page[Board]]:
+        """The first page of `pin.boards` for many pins in one query."""
+        limit = page_size(first)
+        rows = await self.backend.read(
+            BOARDS_OF_MANY, {"ids": list(dict.fromkeys(ids)), "viewer": viewer, "limit": limit + 1}
+        )
+        found = {row["id"]: row["rows"] for row in rows}
+        return {id_: page_of(found.get(id_, []), limit, Board.from_row) for id_ in ids}
+
+    async def counts_of_creators(self, ids: list[str], viewer: str | None) -> dict[str, int]:
+        """How many pins each user created that the viewer can see."""
+        rows = await self.backend.read(COUNTS_OF_CREATORS, {"ids": ids, "viewer": viewer})
+        return count_map(rows, ids)
+
+    async def related(self, pin_id: str, viewer: str | None, first: int) -> list[Pin]:
+        """Pins most often saved to the same public boards as this one."""
+        rows = await self.backend.read(
+            RELATED, {"id": pin_id, "boards": RELATED_BOARDS, "limit": page_size(first)}
+        )
+        found = await self.get_many([row["id"] for row in rows], viewer)
+        return [found[row["id"]] for row in rows if row["id"] in found]
+
+    async def engage(self, viewer: str, pin_id: str, kind: str) -> None:
+        """Record that the viewer clicked, opened or hid a pin (the feed and walks use it)."""
+        if kind not in ENGAGEMENT_KINDS:
+            raise BadInput(f"kind must be one of {', '.join(ENGAGEMENT_KINDS)}")
+        rows = await self.backend.write(
+            ENGAGE, {"viewer": viewer, "pinId": pin_id, "kind": kind, "now": now_ms()}
+        )
+        if not rows:
+            raise NotFound(f"no pin {pin_id!r}")
+
     async def save_counts(self, ids: list[str], viewer: str | None) -> dict[str, int]:
         rows = await self.backend.read(SAVE_COUNTS, {"ids": ids, "viewer": viewer})
         return count_map(rows, ids)
@@ -252,20 +344,19 @@ class PinRepo:
     async def topics_of(self, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         return grouped(await self.backend.read(TOPICS_OF, {"ids": ids}), ids, "topic")
 
-    async def search(
-        self, query: str, viewer: str | None, first: int, after_: str | None
-    ) -> Page[Pin]:
-        """Full-text search over title and description; public (visible) pins only."""
-        if not isinstance(query, str) or len(query) > MAX_QUERY:
-            raise BadInput(f"query must be a string of at most {MAX_QUERY} characters")
-        words = re.findall(r"\w+", query.lower())[:10]
-        if not words:
-            raise BadInput("query has no words to search for")
-        statement, search_text = search_pins_query(self.backend.dialect, words)
+    async def search(self, query: str, first: int, after_: str | None) -> Page[Pin]:
+        """Full-text search over title and description; public pins only, for everyone."""
+        dialect = self.backend.dialect
         return await filtered_page(
-            self.backend, statement, {"q": search_text},
-            first=first, after_cursor=after_, visible=self.visible_to(viewer), key_type=float,
+            self.backend, SEARCH_PINS[dialect], {"q": search_text(dialect, search_words(query))},
+            first=first, after_cursor=after_, visible=self.visible_to(None), key_type=float,
         )  # fmt: skip
+
+    async def search_count(self, query: str) -> int:
+        dialect = self.backend.dialect
+        params = {"q": search_text(dialect, search_words(query)), "viewer": None}
+        rows = await self.backend.read(SEARCH_COUNT[dialect], params)
+        return int(rows[0]["n"]) if rows else 0
 
     def visible_to(self, viewer: str | None) -> Callable[[list[str]], Awaitable[dict[str, Pin]]]:
         async def visible(ids: list[str]) -> dict[str, Pin]:

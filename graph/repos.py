@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from graph.backend import GraphBackend
 from graph.boards import BoardRepo
+from graph.feed import FeedRepo
 from graph.pins import PinRepo
 from graph.topics import TopicRepo
 from graph.users import UserRepo
@@ -18,9 +19,15 @@ class Repositories:
     boards: BoardRepo
     pins: PinRepo
     topics: TopicRepo
+    feed: FeedRepo
 
     @classmethod
     def over(cls, backend: GraphBackend) -> Repositories:
         return cls(
-            backend, UserRepo(backend), BoardRepo(backend), PinRepo(backend), TopicRepo(backend)
+            backend,
+            UserRepo(backend),
+            BoardRepo(backend),
+            PinRepo(backend),
+            TopicRepo(backend),
+            FeedRepo(backend),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.backend import GraphBackend
-from graph.cypher import after, count_map, filtered_page
+from graph.cypher import after, count_map, filtered_page, keyset_page, visible_pins
 from graph.errors import BadInput, NotFound
 from graph.model import Page, Pin, Topic, new_id, now_ms, topic_name
 from graph.pins import PinRepo
@@ -30,6 +30,21 @@ WITH t
 MATCH (t)<-[:TAGGED]-(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
 RETURN p.createdAt AS sortKey, p.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
+LIMIT $limit
+"""
+PIN_COUNTS = f"""
+UNWIND $ids AS id
+MATCH (t:Topic {{id: id}})
+WITH id, t
+MATCH (t)<-[:TAGGED]-(p:Pin)
+{visible_pins("id")}
+RETURN id, count(p) AS n
+"""
+FOLLOWED_BY = f"""
+MATCH (:User {{id: $id}})-[f:FOLLOWS]->(t:Topic)
+WHERE {after("f.at", "t.id")}
+RETURN t {{.*}} AS item, f.at AS sortKey, t.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
@@ -79,3 +94,14 @@ class TopicRepo:
 
     async def follower_counts(self, ids: list[str]) -> dict[str, int]:
         return count_map(await self.backend.read(FOLLOWER_COUNTS, {"ids": ids}), ids)
+
+    async def pin_counts(self, ids: list[str], viewer: str | None) -> dict[str, int]:
+        """How many pins of each topic the viewer can see."""
+        rows = await self.backend.read(PIN_COUNTS, {"ids": ids, "viewer": viewer})
+        return count_map(rows, ids)
+
+    async def followed_by(self, user_id: str, first: int, after_: str | None) -> Page[Topic]:
+        return await keyset_page(
+            self.backend, FOLLOWED_BY, {"id": user_id},
+            first=first, after_cursor=after_, build=Topic.from_row,
+        )  # fmt: skip

@@ -19,6 +19,7 @@ import pytest
 
 import graph.boards
 import graph.dialect
+import graph.feed
 import graph.migrate
 import graph.pins
 import graph.topics
@@ -32,6 +33,7 @@ MODULES: list[ModuleType] = [
     graph.boards,
     graph.pins,
     graph.topics,
+    graph.feed,
     graph.migrate,
     graph.dialect,
 ]

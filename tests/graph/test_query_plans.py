@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 
 from graph.backend import Dialect
 from graph.connect import open_backend
-from graph.dialect import SEARCH_PINS
+from graph.dialect import SEARCH_COUNT, SEARCH_PINS
 from graph.migrate import migrate
 from server.embedded import Endpoints
 from tests.graph.test_neo4j_cypher import PARAM, neo4j_statements
@@ -26,6 +26,7 @@ SAMPLE = {
     "rows": "[]",
     "optional": "{}",
     "limit": "5",
+    "boards": "5",
     "afterKey": "null",
     "afterId": "null",
     "setDescription": "true",
@@ -39,9 +40,13 @@ def repository_statements() -> list[tuple[str, str]]:
     found = [
         (name, text)
         for name, text in neo4j_statements()
-        if name.startswith("graph.") and "SEARCH_PINS" not in name
+        if name.startswith("graph.") and ".SEARCH_" not in name
     ]
-    return [*found, ("graph.dialect.SEARCH_PINS[falkordb]", SEARCH_PINS[Dialect.FALKORDB])]
+    falkor = [
+        (f"graph.dialect.{name}[falkordb]", texts[Dialect.FALKORDB])
+        for name, texts in (("SEARCH_PINS", SEARCH_PINS), ("SEARCH_COUNT", SEARCH_COUNT))
+    ]
+    return [*found, *falkor]
 
 
 @pytest.mark.parametrize(("name", "statement"), repository_statements())

@@ -1,0 +1,64 @@
+"""The home feed, first version: what the people, boards and topics a user follows bring.
+
+A pin enters the feed when it is saved to a board the viewer follows, saved by a user the
+viewer follows (to a public board), or tagged with a topic the viewer follows. Its feed time
+is the newest of those events (save time, or creation time for topic pins). Pins the viewer
+saved or hid are left out. The walks issue replaces this ranking with a personalised one.
+"""
+
+from __future__ import annotations
+
+from graph.backend import GraphBackend
+from graph.cypher import after, filtered_page, visible_pins
+from graph.model import Page, Pin
+from graph.pins import PinRepo
+
+# Aggregates are collected on their own before they are added together: Neo4j refuses an
+# aggregation mixed with grouping keys in one expression.
+_CANDIDATES = """
+MATCH (v:User {id: $viewer})
+OPTIONAL MATCH (v)-[:OWNS]->(:Board)<-[:SAVED_TO]-(mine:Pin)
+WITH v, collect(mine.id) AS mine
+OPTIONAL MATCH (v)-[:ENGAGED {kind: 'HIDE'}]->(hidden:Pin)
+WITH v, mine, collect(hidden.id) AS hidden
+OPTIONAL MATCH (v)-[:FOLLOWS]->(fb:Board)<-[s1:SAVED_TO]-(p1:Pin), (fb)<-[:OWNS]-(fo:User)
+WHERE fb.privacy = 'PUBLIC' OR fo.id = $viewer
+WITH v, mine + hidden AS skip, collect({id: p1.id, at: s1.at}) AS fromBoards
+OPTIONAL MATCH (v)-[:FOLLOWS]->(:User)-[:OWNS]->(ub:Board)<-[s2:SAVED_TO]-(p2:Pin)
+WHERE ub.privacy = 'PUBLIC'
+WITH v, skip, fromBoards, collect({id: p2.id, at: s2.at}) AS fromUsers
+OPTIONAL MATCH (v)-[:FOLLOWS]->(:Topic)<-[:TAGGED]-(p3:Pin)
+WITH skip, fromBoards + fromUsers AS found, collect({id: p3.id, at: p3.createdAt}) AS fromTopics
+UNWIND found + fromTopics AS c
+WITH c, skip
+WHERE c.id IS NOT NULL AND NOT c.id IN skip
+WITH c.id AS pinId, max(c.at) AS at
+"""
+# Candidates only: visibility is checked per page (see cypher.filtered_page).
+HOME = f"""{_CANDIDATES}
+WHERE {after("at", "pinId")}
+RETURN at AS sortKey, pinId AS sortId
+ORDER BY sortKey DESC, sortId DESC
+LIMIT $limit
+"""
+HOME_COUNT = f"""{_CANDIDATES}
+MATCH (p:Pin {{id: pinId}})
+WITH p
+{visible_pins()}
+RETURN count(p) AS n
+"""
+
+
+class FeedRepo:
+    def __init__(self, backend: GraphBackend) -> None:
+        self.backend = backend
+
+    async def home(self, viewer: str, first: int, after_: str | None) -> Page[Pin]:
+        return await filtered_page(
+            self.backend, HOME, {"viewer": viewer},
+            first=first, after_cursor=after_, visible=PinRepo(self.backend).visible_to(viewer),
+        )  # fmt: skip
+
+    async def home_count(self, viewer: str) -> int:
+        rows = await self.backend.read(HOME_COUNT, {"viewer": viewer})
+        return int(rows[0]["n"]) if rows else 0
