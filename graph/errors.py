@@ -37,6 +37,10 @@ class RateLimited(DomainError):
     code = "RATE_LIMITED"
     http_status = 429
 
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 class Unavailable(DomainError):
     """A backing store (graph, cache, media) does not answer."""

@@ -48,6 +48,10 @@ RETURN t {{.*}} AS item, f.at AS sortKey, t.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
+FOLLOWED_COUNT = """
+MATCH (:User {id: $id})-[:FOLLOWS]->(t:Topic)
+RETURN count(t) AS n
+"""
 FOLLOWER_COUNTS = """
 UNWIND $ids AS id
 MATCH (t:Topic {id: id})
@@ -105,3 +109,7 @@ class TopicRepo:
             self.backend, FOLLOWED_BY, {"id": user_id},
             first=first, after_cursor=after_, build=Topic.from_row,
         )  # fmt: skip
+
+    async def followed_count(self, user_id: str) -> int:
+        rows = await self.backend.read(FOLLOWED_COUNT, {"id": user_id})
+        return int(rows[0]["n"]) if rows else 0

@@ -9,8 +9,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from schema.build import build_schema
 from server import health
+from server.graphql import GraphQLEndpoint
 from server.observability import Metrics, RequestMiddleware
+from server.ratelimit import RateLimits
 from server.services import Services, open_services
 from server.settings import Settings
 
@@ -25,7 +28,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             yield
             return
         async with open_services(settings) as opened:
-            app.state.services = opened
+            attach(app, opened)
             yield
 
     app = Starlette(
@@ -34,12 +37,28 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
+            Route(
+                "/graphql",
+                GraphQLEndpoint(build_schema(dev=settings.is_dev), dev=settings.is_dev),
+                methods=["GET", "POST"],
+            ),
         ],
         middleware=[Middleware(RequestMiddleware, metrics=metrics)],
         lifespan=lifespan,
     )
     app.state.settings = settings
     if services is not None:
-        app.state.services = services
+        attach(app, services)
     app.state.metrics = metrics
     return app
+
+
+def attach(app: Starlette, services: Services) -> None:
+    """Hand the opened clients, and what is built on them, to the request handlers."""
+    settings: Settings = app.state.settings
+    app.state.services = services
+    app.state.rate_limits = RateLimits(
+        services.cache,
+        per_user=settings.rate_limit_user,
+        per_address=settings.rate_limit_anonymous,
+    )

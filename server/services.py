@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 import structlog
@@ -12,6 +12,7 @@ import structlog
 from graph.backend import GraphBackend
 from graph.connect import open_backend
 from graph.errors import Unavailable
+from graph.repos import Repositories
 from media.open import open_image_store
 from media.store import ImageStore
 from server.embedded import EmbeddedServices
@@ -27,6 +28,14 @@ class Services:
     cache: aioredis.Redis
     media: ImageStore
     embedded: EmbeddedServices | None
+    repos: Repositories = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.repos = Repositories.over(self.graph)
+
+    def image_url(self, key: str, size: str) -> str:
+        """Where clients fetch an image rendition (served by the app)."""
+        return f"/media/{key}/{size.lower()}"
 
 
 @asynccontextmanager

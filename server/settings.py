@@ -10,9 +10,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EMBEDDED = "embedded"
-DEV_JWT_SECRET = "pingraph-dev-secret-change-me"  # noqa: S105 - refused when PINGRAPH_ENV=prod
+from server.ratelimit import check_limit
 
+EMBEDDED = "embedded"
+DEV_JWT_SECRET = "pingraph-development-secret-change-me"  # noqa: S105 - refused when PINGRAPH_ENV=prod
+
+MIN_SECRET_BYTES = 32
 GRAPH_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc", "falkordb")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 MEDIA_SCHEMES = ("s3", "s3+http", "file")
@@ -43,6 +46,8 @@ class Settings(BaseSettings):
     graph_fsync: Literal["always", "everysec", "no"] = "always"
     cache_maxmemory: str = "256mb"
     graph_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
+    rate_limit_user: str = "1200/minute"
+    rate_limit_anonymous: str = "600/minute"
 
     @field_validator("graph_url")
     @classmethod
@@ -59,14 +64,23 @@ class Settings(BaseSettings):
     def _media_url(cls, value: str) -> str:
         return _check_url(value, MEDIA_SCHEMES)
 
+    @field_validator("rate_limit_user", "rate_limit_anonymous")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        check_limit(value)
+        return value
+
     @model_validator(mode="after")
     def _prod_needs_real_secret(self) -> Settings:
         secret = self.jwt_secret.get_secret_value()
-        if self.env is Env.PROD and (secret == DEV_JWT_SECRET or len(secret) < 32):
+        if self.env is Env.PROD and secret == DEV_JWT_SECRET:
             raise ValueError(
                 "PINGRAPH_JWT_SECRET must be set to a random value of at least 32 characters "
                 "when PINGRAPH_ENV=prod"
             )
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            # HS256 wants a key at least as long as its hash (RFC 7518 section 3.2).
+            raise ValueError(f"PINGRAPH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
         return self
 
     @property

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from graph.migrate import migrate
 from server.app import create_app
 from server.embedded import EmbeddedServices, Endpoints
 from server.services import Services, open_services
@@ -34,12 +35,16 @@ def settings(embedded: Endpoints, data_dir: Path) -> Settings:
         redis_url=embedded.redis_url,
         media_url="embedded",
         log_level="warning",
+        # Generous: the whole suite shares one client address. tests/api tests the limits.
+        rate_limit_user="100000/minute",
+        rate_limit_anonymous="100000/minute",
     )
 
 
 @pytest.fixture(scope="session")
 async def services(settings: Settings) -> AsyncIterator[Services]:
     async with open_services(settings) as opened:
+        await migrate(opened.graph)  # as `pingraph serve` does at start-up
         yield opened
 
 

@@ -112,3 +112,4 @@ async def test_batch_getters_for_loaders(repos: Repositories) -> None:
     await repos.topics.follow(other.id, topic)
     followed = await repos.topics.followed_by(other.id, 10, None)
     assert [t.name for t in followed.items] == [topic]
+    assert await repos.topics.followed_count(other.id) == 1

@@ -49,5 +49,14 @@ def test_prod_refuses_default_or_short_secret(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PINGRAPH_JWT_SECRET", DEV_JWT_SECRET)
     with pytest.raises(SettingsError, match="PINGRAPH_JWT_SECRET"):
         load_settings()
+    monkeypatch.setenv("PINGRAPH_JWT_SECRET", "x" * 31)
+    with pytest.raises(SettingsError, match="at least 32 bytes"):
+        load_settings()
     monkeypatch.setenv("PINGRAPH_JWT_SECRET", "x" * 40)
     assert load_settings().env is Env.PROD
+
+
+def test_rate_limits_must_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINGRAPH_RATE_LIMIT_USER", "lots")
+    with pytest.raises(SettingsError, match="PINGRAPH_RATE_LIMIT_USER: 'lots' is not a rate"):
+        load_settings()

@@ -1,0 +1,142 @@
+"""Writes. Every mutation needs a signed-in user and is one transaction in the graph."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from graph.model import Privacy
+from graph.pins import NewPin
+from resolvers import writes
+from resolvers.context import Info
+from schema.types import Board, BoardPrivacy, EngagementKind, Pin, Topic, User
+
+
+@strawberry.input(description="A new board.")
+class CreateBoardInput:
+    name: str = strawberry.field(description="1-100 characters.")
+    description: str | None = strawberry.field(default=None, description="Up to 2000 characters.")
+    privacy: BoardPrivacy | None = strawberry.field(
+        default=BoardPrivacy.PUBLIC, description="SECRET boards are seen by you alone."
+    )
+    topics: list[str] | None = strawberry.field(default=None, description="Up to 10 topics.")
+
+
+@strawberry.input(description="Changes to a board; fields left out stay as they are.")
+class UpdateBoardInput:
+    name: str | None = strawberry.field(default=None, description="A new name.")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A new description; null clears it."
+    )
+    privacy: BoardPrivacy | None = strawberry.field(default=None, description="A new privacy.")
+    topics: list[str] | None = strawberry.field(
+        default=None, description="Replaces the board's topics ([] removes them all)."
+    )
+
+
+@strawberry.input(description="A new pin, saved at once to one of your boards.")
+class CreatePinInput:
+    title: str = strawberry.field(description="1-200 characters.")
+    description: str | None = strawberry.field(default=None, description="Up to 2000 characters.")
+    link: str | None = strawberry.field(default=None, description="An http(s) URL.")
+    board_id: strawberry.ID = strawberry.field(description="One of your boards.")
+    topics: list[str] | None = strawberry.field(default=None, description="Up to 10 topics.")
+    image: Upload | None = strawberry.field(
+        default=None, description="An image file (GraphQL multipart request)."
+    )
+    image_key: str | None = strawberry.field(
+        default=None, description="The `imageKey` of an image uploaded with POST /media."
+    )
+
+
+@strawberry.type(description="Writes; each needs a signed-in user.")
+class Mutation:
+    @strawberry.mutation(description="Create a board you own.")
+    async def create_board(self, info: Info, input: CreateBoardInput) -> Board:
+        board = await writes.create_board(
+            info.context,
+            input.name,
+            input.description,
+            Privacy((input.privacy or BoardPrivacy.PUBLIC).name),
+            input.topics,
+        )
+        return Board.of(board)
+
+    @strawberry.mutation(description="Edit a board you own.")
+    async def update_board(self, info: Info, id: strawberry.ID, input: UpdateBoardInput) -> Board:
+        set_description = input.description is not strawberry.UNSET
+        board = await writes.update_board(
+            info.context,
+            id,
+            name=input.name,
+            description=input.description if set_description else None,
+            set_description=set_description,
+            privacy=Privacy(input.privacy.name) if input.privacy else None,
+            topics=input.topics,
+        )
+        return Board.of(board)
+
+    @strawberry.mutation(
+        description="Delete a board you own. Pins you created that are saved nowhere else go "
+        "with it; others' pins stay."
+    )
+    async def delete_board(self, info: Info, id: strawberry.ID) -> bool:
+        return await writes.delete_board(info.context, id)
+
+    @strawberry.mutation(description="Create a pin and save it to one of your boards.")
+    async def create_pin(self, info: Info, input: CreatePinInput) -> Pin:
+        new = NewPin(
+            title=input.title,
+            board_id=input.board_id,
+            description=input.description,
+            link=input.link,
+            topics=input.topics,
+        )
+        has_image = input.image is not None or input.image_key is not None
+        return Pin.of(await writes.create_pin(info.context, new, has_image=has_image))
+
+    @strawberry.mutation(description="Delete a pin you created, from every board.")
+    async def delete_pin(self, info: Info, id: strawberry.ID) -> bool:
+        return await writes.delete_pin(info.context, id)
+
+    @strawberry.mutation(description="Save a pin you can see to one of your boards; idempotent.")
+    async def save_pin(self, info: Info, pin_id: strawberry.ID, board_id: strawberry.ID) -> Pin:
+        return Pin.of(await writes.save_pin(info.context, pin_id, board_id))
+
+    @strawberry.mutation(
+        description="Remove a pin from one of your boards; false when it was not saved there."
+    )
+    async def unsave_pin(self, info: Info, pin_id: strawberry.ID, board_id: strawberry.ID) -> bool:
+        return await writes.unsave_pin(info.context, pin_id, board_id)
+
+    @strawberry.mutation(description="Follow a user; idempotent. Returns that user.")
+    async def follow_user(self, info: Info, user_id: strawberry.ID) -> User:
+        return User.of(await writes.follow_user(info.context, user_id, follow=True))
+
+    @strawberry.mutation(description="Stop following a user; idempotent. Returns that user.")
+    async def unfollow_user(self, info: Info, user_id: strawberry.ID) -> User:
+        return User.of(await writes.follow_user(info.context, user_id, follow=False))
+
+    @strawberry.mutation(description="Follow a board you can see; idempotent.")
+    async def follow_board(self, info: Info, board_id: strawberry.ID) -> Board:
+        return Board.of(await writes.follow_board(info.context, board_id, follow=True))
+
+    @strawberry.mutation(description="Stop following a board; idempotent.")
+    async def unfollow_board(self, info: Info, board_id: strawberry.ID) -> Board:
+        return Board.of(await writes.follow_board(info.context, board_id, follow=False))
+
+    @strawberry.mutation(description="Follow a topic by name (created if new); idempotent.")
+    async def follow_topic(self, info: Info, name: str) -> Topic:
+        return Topic.of(await writes.follow_topic(info.context, name, follow=True))
+
+    @strawberry.mutation(description="Stop following a topic; idempotent.")
+    async def unfollow_topic(self, info: Info, name: str) -> Topic:
+        return Topic.of(await writes.follow_topic(info.context, name, follow=False))
+
+    @strawberry.mutation(
+        description="Record a click, close-up or hide of a pin you can see; it shapes your feed."
+    )
+    async def record_engagement(
+        self, info: Info, pin_id: strawberry.ID, kind: EngagementKind
+    ) -> bool:
+        return await writes.record_engagement(info.context, pin_id, kind.name)

@@ -1,0 +1,71 @@
+"""Entry points for reading."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from resolvers import reads
+from resolvers.context import Info
+from schema.connection import Connection, connection
+from schema.types import After, Board, First, Pin, Topic, User, or_default
+
+
+@strawberry.type(description="Reads. Anonymous callers see public data only.")
+class Query:
+    @strawberry.field(description="The signed-in user; null when signed out.")
+    async def me(self, info: Info) -> User | None:
+        found = await reads.me(info.context)
+        return User.of(found) if found else None
+
+    @strawberry.field(description="A user by id or by handle (give exactly one).")
+    async def user(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="The user's id.")
+        ] = None,
+        handle: Annotated[str | None, strawberry.argument(description="The user's handle.")] = None,
+    ) -> User | None:
+        found = await reads.user(info.context, id, handle)
+        return User.of(found) if found else None
+
+    @strawberry.field(description="A pin you can see; null when missing or hidden from you.")
+    async def pin(self, info: Info, id: strawberry.ID) -> Pin | None:
+        found = await info.context.loaders.pin.load(id)
+        return Pin.of(found) if found else None
+
+    @strawberry.field(description="A board you can see; null when missing or secret.")
+    async def board(self, info: Info, id: strawberry.ID) -> Board | None:
+        found = await info.context.loaders.board.load(id)
+        return Board.of(found) if found else None
+
+    @strawberry.field(description="A topic by name (case and spacing do not matter).")
+    async def topic(self, info: Info, name: str) -> Topic | None:
+        found = await reads.topic(info.context, name)
+        return Topic.of(found) if found else None
+
+    @strawberry.field(
+        description="Newest pins from the users, boards and topics you follow, leaving out "
+        "pins you saved or hid. Needs a signed-in user."
+    )
+    async def home_feed(
+        self, info: Info, first: First = 25, after: After = None
+    ) -> Connection[Pin]:
+        return connection(await reads.home_feed(info.context, or_default(first), after), Pin.of)
+
+    @strawberry.field(
+        description="Full-text search over public pins' titles and descriptions; every word "
+        "must match, the last one as a prefix. Best match first."
+    )
+    async def search_pins(
+        self,
+        info: Info,
+        query: Annotated[str, strawberry.argument(description="Words to look for (≤ 200 chars).")],
+        first: First = 25,
+        after: After = None,
+    ) -> Connection[Pin]:
+        return connection(
+            await reads.search_pins(info.context, query, or_default(first), after), Pin.of
+        )

@@ -1,0 +1,290 @@
+"""The graph's node types as GraphQL objects. Each wraps a graph/ record; fields resolve
+through this request's DataLoaders, so a page of 50 pins costs a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from graph import model as domain
+from resolvers import reads
+from resolvers.context import Info
+from schema.connection import Connection, connection
+
+First = Annotated[
+    int | None,
+    strawberry.argument(description="How many items to return (0-100; null means the default)."),
+]
+After = Annotated[
+    str | None, strawberry.argument(description="An `endCursor` or edge `cursor` to resume after.")
+]
+
+
+def or_default(first: int | None, default: int = 25) -> int:
+    return default if first is None else first
+
+
+def timestamp(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@strawberry.enum(description="Who can see a board.")
+class BoardPrivacy(Enum):
+    PUBLIC = strawberry.enum_value("PUBLIC", description="Everyone, signed in or not.")
+    SECRET = strawberry.enum_value(
+        "SECRET", description="Only its owner; pins saved only here are hidden too."
+    )
+
+
+@strawberry.enum(description="The renditions an image is served in.")
+class ImageSize(Enum):
+    THUMB = strawberry.enum_value("THUMB", description="About 236 px wide.")
+    SMALL = strawberry.enum_value("SMALL", description="About 474 px wide.")
+    MEDIUM = strawberry.enum_value("MEDIUM", description="About 736 px wide.")
+    ORIGINAL = strawberry.enum_value("ORIGINAL", description="As uploaded (metadata removed).")
+
+
+@strawberry.enum(description="What a user did with a pin; feeds personalisation.")
+class EngagementKind(Enum):
+    CLICK = strawberry.enum_value("CLICK", description="Followed the pin's link.")
+    CLOSEUP = strawberry.enum_value("CLOSEUP", description="Opened the pin's close-up view.")
+    HIDE = strawberry.enum_value("HIDE", description="Asked not to see the pin in feeds.")
+
+
+@strawberry.type(description="A person who owns boards, creates and saves pins, and follows.")
+class User:
+    model: strawberry.Private[domain.User]
+
+    @classmethod
+    def of(cls, user: domain.User) -> User:
+        return cls(model=user)
+
+    @strawberry.field(description="Opaque, time-sortable id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field(description="Unique lower-case handle, 3-30 letters, digits or _.")
+    def handle(self) -> str:
+        return self.model.handle
+
+    @strawberry.field(description="The name shown to others.")
+    def display_name(self) -> str:
+        return self.model.display_name
+
+    @strawberry.field(description="When the user signed up.")
+    def created_at(self) -> datetime:
+        return timestamp(self.model.created_at)
+
+    @strawberry.field(description="Boards this user owns that you can see, newest first.")
+    async def boards(self, info: Info, first: First = 25, after: After = None) -> Connection[Board]:
+        listing = await reads.user_boards(info.context, self.model.id, or_default(first), after)
+        return connection(listing, Board.of)
+
+    @strawberry.field(description="Pins this user created that you can see, newest first.")
+    async def pins(self, info: Info, first: First = 25, after: After = None) -> Connection[Pin]:
+        listing = await reads.user_pins(info.context, self.model.id, or_default(first), after)
+        return connection(listing, Pin.of)
+
+    @strawberry.field(description="Users who follow this user, most recent first.")
+    async def followers(
+        self, info: Info, first: First = 25, after: After = None
+    ) -> Connection[User]:
+        listing = await reads.followers(info.context, self.model.id, or_default(first), after)
+        return connection(listing, User.of)
+
+    @strawberry.field(description="Users this user follows, most recent first.")
+    async def following(
+        self, info: Info, first: First = 25, after: After = None
+    ) -> Connection[User]:
+        listing = await reads.following(info.context, self.model.id, or_default(first), after)
+        return connection(listing, User.of)
+
+    @strawberry.field(description="Topics this user follows, most recent first.")
+    async def followed_topics(
+        self, info: Info, first: First = 25, after: After = None
+    ) -> Connection[Topic]:
+        listing = await reads.followed_topics(info.context, self.model.id, or_default(first), after)
+        return connection(listing, Topic.of)
+
+    @strawberry.field(description="How many users follow this user.")
+    async def follower_count(self, info: Info) -> int:
+        return await info.context.loaders.user_follower_count.load(self.model.id)
+
+    @strawberry.field(description="How many users this user follows.")
+    async def following_count(self, info: Info) -> int:
+        return await info.context.loaders.user_following_count.load(self.model.id)
+
+    @strawberry.field(description="Whether you follow this user (false when signed out).")
+    async def viewer_is_following(self, info: Info) -> bool:
+        return await info.context.loaders.follows_user.load(self.model.id)
+
+
+@strawberry.type(description="A named collection of pins, owned by one user.")
+class Board:
+    model: strawberry.Private[domain.Board]
+
+    @classmethod
+    def of(cls, board: domain.Board) -> Board:
+        return cls(model=board)
+
+    @strawberry.field(description="Opaque, time-sortable id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field(description="The board's name.")
+    def name(self) -> str:
+        return self.model.name
+
+    @strawberry.field(description="What the board is about, if its owner said.")
+    def description(self) -> str | None:
+        return self.model.description
+
+    @strawberry.field(description="PUBLIC, or SECRET (seen by its owner alone).")
+    def privacy(self) -> BoardPrivacy:
+        return BoardPrivacy[self.model.privacy.name]
+
+    @strawberry.field(description="When the board was created.")
+    def created_at(self) -> datetime:
+        return timestamp(self.model.created_at)
+
+    @strawberry.field(description="The user who owns the board.")
+    async def owner(self, info: Info) -> User:
+        owner = await info.context.loaders.user.load(self.model.owner_id)
+        assert owner is not None, "every board has an owner"
+        return User.of(owner)
+
+    @strawberry.field(description="Topics the board is about, by name.")
+    async def topics(self, info: Info) -> list[Topic]:
+        found = await info.context.loaders.board_topics.load(self.model.id)
+        return [Topic.of(topic) for topic in found]
+
+    @strawberry.field(description="Pins saved to the board, newest save first.")
+    async def pins(self, info: Info, first: First = 25, after: After = None) -> Connection[Pin]:
+        listing = await reads.board_pins(info.context, self.model, or_default(first), after)
+        return connection(listing, Pin.of)
+
+    @strawberry.field(description="How many pins are saved to the board.")
+    async def pin_count(self, info: Info) -> int:
+        return await info.context.loaders.board_pin_count.load(self.model.id)
+
+    @strawberry.field(description="How many users follow the board.")
+    async def follower_count(self, info: Info) -> int:
+        return await info.context.loaders.board_follower_count.load(self.model.id)
+
+    @strawberry.field(description="Whether you follow the board (false when signed out).")
+    async def viewer_is_following(self, info: Info) -> bool:
+        return await info.context.loaders.follows_board.load(self.model.id)
+
+
+@strawberry.type(description="A stored picture in several renditions.")
+class Image:
+    key: strawberry.Private[str]
+
+    @strawberry.field(description="Where to fetch the image in the given size (cacheable).")
+    def url(self, info: Info, size: ImageSize | None = ImageSize.MEDIUM) -> str:
+        return info.context.image_url(self.key, (size or ImageSize.MEDIUM).name)
+
+    width: int = strawberry.field(description="Width of the original, in pixels.")
+    height: int = strawberry.field(description="Height of the original, in pixels.")
+    dominant_color: str | None = strawberry.field(
+        description="The most common colour as #rrggbb: a placeholder while loading."
+    )
+
+
+@strawberry.type(description="An idea: a title, maybe an image and a link, saved to boards.")
+class Pin:
+    model: strawberry.Private[domain.Pin]
+
+    @classmethod
+    def of(cls, pin: domain.Pin) -> Pin:
+        return cls(model=pin)
+
+    @strawberry.field(description="Opaque, time-sortable id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field(description="The pin's title.")
+    def title(self) -> str:
+        return self.model.title
+
+    @strawberry.field(description="Longer text, if any.")
+    def description(self) -> str | None:
+        return self.model.description
+
+    @strawberry.field(description="The web page the pin points to, if any.")
+    def link(self) -> str | None:
+        return self.model.link
+
+    @strawberry.field(description="When the pin was created.")
+    def created_at(self) -> datetime:
+        return timestamp(self.model.created_at)
+
+    @strawberry.field(description="The user who created the pin.")
+    async def creator(self, info: Info) -> User:
+        creator_id = self.model.creator_id
+        creator = await info.context.loaders.user.load(creator_id) if creator_id else None
+        assert creator is not None, "every pin has a creator"
+        return User.of(creator)
+
+    @strawberry.field(description="The pin's image; null for pins without one.")
+    def image(self) -> Image | None:
+        pin = self.model
+        if pin.image_key is None or pin.width is None or pin.height is None:
+            return None
+        return Image(
+            key=pin.image_key, width=pin.width, height=pin.height, dominant_color=pin.dominant_color
+        )
+
+    @strawberry.field(description="Topics the pin is tagged with, by name.")
+    async def topics(self, info: Info) -> list[Topic]:
+        found = await info.context.loaders.pin_topics.load(self.model.id)
+        return [Topic.of(topic) for topic in found]
+
+    @strawberry.field(description="Boards you can see that the pin is saved to, newest first.")
+    async def boards(self, info: Info, first: First = 25, after: After = None) -> Connection[Board]:
+        listing = await reads.pin_boards(info.context, self.model.id, or_default(first), after)
+        return connection(listing, Board.of)
+
+    @strawberry.field(description="How many boards you can see that the pin is saved to.")
+    async def save_count(self, info: Info) -> int:
+        return await info.context.loaders.pin_save_count.load(self.model.id)
+
+    @strawberry.field(description="Pins like this one, best first (0-100).")
+    async def related(self, info: Info, first: First = 20) -> list[Pin]:
+        return [
+            Pin.of(pin)
+            for pin in await reads.related(info.context, self.model.id, or_default(first, 20))
+        ]
+
+
+@strawberry.type(description="A subject pins and boards are tagged with; names are lower-case.")
+class Topic:
+    model: strawberry.Private[domain.Topic]
+
+    @classmethod
+    def of(cls, topic: domain.Topic) -> Topic:
+        return cls(model=topic)
+
+    @strawberry.field(description="Opaque id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field(description="Normalised name: lower-case, single spaces.")
+    def name(self) -> str:
+        return self.model.name
+
+    @strawberry.field(description="Pins tagged with the topic that you can see, newest first.")
+    async def pins(self, info: Info, first: First = 25, after: After = None) -> Connection[Pin]:
+        listing = await reads.topic_pins(info.context, self.model, or_default(first), after)
+        return connection(listing, Pin.of)
+
+    @strawberry.field(description="How many users follow the topic.")
+    async def follower_count(self, info: Info) -> int:
+        return await info.context.loaders.topic_follower_count.load(self.model.id)
+
+    @strawberry.field(description="Whether you follow the topic (false when signed out).")
+    async def viewer_is_following(self, info: Info) -> bool:
+        return await info.context.loaders.follows_topic.load(self.model.id)

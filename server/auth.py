@@ -1,0 +1,66 @@
+"""Bearer tokens: HS256 JWTs (PyJWT) with `sub` = user id and `roles`, and an expiry."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+from starlette.requests import HTTPConnection
+
+from graph.errors import BadInput, Unauthenticated
+from resolvers.context import Role, Viewer
+
+ALGORITHM = "HS256"
+DEFAULT_TTL_S = 7 * 24 * 3600
+MAX_TTL_S = 366 * 24 * 3600
+LEEWAY_S = 30
+
+
+def issue_token(secret: str, user_id: str, roles: list[Role], ttl_s: int = DEFAULT_TTL_S) -> str:
+    if not 1 <= ttl_s <= MAX_TTL_S:
+        raise BadInput(f"ttl must be between 1 and {MAX_TTL_S} seconds")
+    if not roles:
+        raise BadInput("a token needs at least one role")
+    now = int(time.time())
+    claims = {
+        "sub": user_id,
+        "roles": sorted({role.value for role in roles}),
+        "iat": now,
+        "exp": now + ttl_s,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def viewer_from(connection: HTTPConnection, secret: str) -> Viewer | None:
+    """The caller behind `Authorization: Bearer <token>`, or None when there is no header.
+
+    A header that is present but wrong is an error, never a silent anonymous request: a
+    client with an expired token must learn that it has to sign in again.
+    """
+    header = connection.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return decode_token(token.strip(), secret)
+
+
+def decode_token(token: str, secret: str) -> Viewer:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub"]},
+            leeway=LEEWAY_S,
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the token has expired; get a new one") from None
+    except jwt.InvalidTokenError:
+        raise Unauthenticated("the token is not valid") from None
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not isinstance(claims["sub"], str):
+        raise Unauthenticated("the token's claims are malformed")
+    known = {role.value for role in Role}
+    return Viewer(claims["sub"], frozenset(Role(role) for role in roles if role in known))

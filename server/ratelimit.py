@@ -1,0 +1,65 @@
+"""Rate limits kept in Redis (the `limits` library): per user for signed-in callers, per
+client address for anonymous ones. When Redis is away the limits fail open, with a warning:
+losing the cache must not lose the service."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from limits import RateLimitItem, parse
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+
+from graph.errors import RateLimited
+from resolvers.context import Viewer
+
+log = structlog.get_logger(__name__)
+
+
+class RateLimits:
+    def __init__(self, cache: aioredis.Redis, *, per_user: str, per_address: str) -> None:
+        # The URL only names the client library: the app's own connection pool is used.
+        shared: dict[str, Any] = {"connection_pool": cache.connection_pool}
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix="pingraph:rate",
+            **shared,
+        )
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.per_user = parse(per_user)
+        self.per_address = parse(per_address)
+
+    async def check(self, viewer: Viewer | None, address: str, scope: str) -> None:
+        """Count one request; raise RateLimited (with seconds to wait) over the limit."""
+        if viewer is not None:
+            item, key = self.per_user, f"user:{viewer.user_id}"
+        else:
+            item, key = self.per_address, f"ip:{address}"
+        try:
+            if await self.limiter.hit(item, scope, key):
+                return
+            reset_at, _ = await self.limiter.get_window_stats(item, scope, key)
+        except StorageError as error:
+            log.warning("rate limits are off: the cache does not answer", error=str(error))
+            return
+        retry_after = max(1, math.ceil(reset_at - time.time()))
+        raise RateLimited(
+            f"too many requests: at most {item} per {'user' if viewer else 'address'}; "
+            f"retry in {retry_after}s",
+            retry_after=retry_after,
+        )
+
+
+def check_limit(value: str) -> RateLimitItem:
+    """Parse a limit such as '600/minute'; ValueError with a readable message otherwise."""
+    try:
+        return parse(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate such as '600/minute' or '10/second'") from None
