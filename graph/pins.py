@@ -65,7 +65,7 @@ UNSAVE = """
 MATCH (:User {id: $viewer})-[:OWNS]->(b:Board {id: $boardId})
 OPTIONAL MATCH (:Pin {id: $pinId})-[s:SAVED_TO]->(b)
 DELETE s
-RETURN count(s) AS removed
+RETURN b.id AS boardId, count(s) AS removed
 """
 UPDATE = f"""
 MATCH (:User {{id: $viewer}})-[:CREATED]->(p:Pin {{id: $id}})

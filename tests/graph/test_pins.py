@@ -92,6 +92,17 @@ async def test_save_is_idempotent_even_concurrently(repos: Repositories) -> None
     assert await repos.pins.save_counts([pin.id], None) == {pin.id: 1}
 
 
+async def test_unsave_from_another_users_board_is_refused(repos: Repositories) -> None:
+    owner, intruder = await make_user(repos), await make_user(repos)
+    board = await make_board(repos, owner)
+    pin = await make_pin(repos, owner, board)
+    with pytest.raises(Forbidden):
+        await repos.pins.unsave(intruder.id, pin.id, board.id)
+    with pytest.raises(NotFound):
+        await repos.pins.unsave(intruder.id, pin.id, "01NOSUCHBOARD000000000000")
+    assert await repos.boards.pin_counts([board.id]) == {board.id: 1}
+
+
 async def test_delete_pin(repos: Repositories) -> None:
     owner, fan = await make_user(repos), await make_user(repos)
     board = await make_board(repos, owner)
