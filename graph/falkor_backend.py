@@ -92,6 +92,8 @@ class FalkorBackend:
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
             raise Unavailable("the graph store does not answer") from error
         except redis.exceptions.ResponseError as error:
+            if read_only and "empty key" in str(error):
+                return []  # the graph has no nodes yet: FalkorDB has not created its key
             raise _translate(error) from error
         columns = [_column_name(column) for column in result.header]
         return [dict(zip(columns, row, strict=True)) for row in result.result_set]

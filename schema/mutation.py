@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.file_uploads import Upload
 
@@ -10,6 +12,11 @@ from graph.pins import NewPin
 from resolvers import writes
 from resolvers.context import Info
 from schema.types import Board, BoardPrivacy, EngagementKind, Pin, Topic, User
+
+PinId = Annotated[strawberry.ID, strawberry.argument(description="The pin's id.")]
+BoardId = Annotated[strawberry.ID, strawberry.argument(description="The board's id.")]
+UserId = Annotated[strawberry.ID, strawberry.argument(description="The user's id.")]
+TopicName = Annotated[str, strawberry.argument(description="The topic's name.")]
 
 
 @strawberry.input(description="A new board.")
@@ -52,7 +59,11 @@ class CreatePinInput:
 @strawberry.type(description="Writes; each needs a signed-in user.")
 class Mutation:
     @strawberry.mutation(description="Create a board you own.")
-    async def create_board(self, info: Info, input: CreateBoardInput) -> Board:
+    async def create_board(
+        self,
+        info: Info,
+        input: Annotated[CreateBoardInput, strawberry.argument(description="The new board.")],
+    ) -> Board:
         board = await writes.create_board(
             info.context,
             input.name,
@@ -63,7 +74,12 @@ class Mutation:
         return Board.of(board)
 
     @strawberry.mutation(description="Edit a board you own.")
-    async def update_board(self, info: Info, id: strawberry.ID, input: UpdateBoardInput) -> Board:
+    async def update_board(
+        self,
+        info: Info,
+        id: BoardId,
+        input: Annotated[UpdateBoardInput, strawberry.argument(description="What to change.")],
+    ) -> Board:
         set_description = input.description is not strawberry.UNSET
         board = await writes.update_board(
             info.context,
@@ -80,11 +96,15 @@ class Mutation:
         description="Delete a board you own. Pins you created that are saved nowhere else go "
         "with it; others' pins stay."
     )
-    async def delete_board(self, info: Info, id: strawberry.ID) -> bool:
+    async def delete_board(self, info: Info, id: BoardId) -> bool:
         return await writes.delete_board(info.context, id)
 
     @strawberry.mutation(description="Create a pin and save it to one of your boards.")
-    async def create_pin(self, info: Info, input: CreatePinInput) -> Pin:
+    async def create_pin(
+        self,
+        info: Info,
+        input: Annotated[CreatePinInput, strawberry.argument(description="The new pin.")],
+    ) -> Pin:
         new = NewPin(
             title=input.title,
             board_id=input.board_id,
@@ -96,47 +116,50 @@ class Mutation:
         return Pin.of(await writes.create_pin(info.context, new, has_image=has_image))
 
     @strawberry.mutation(description="Delete a pin you created, from every board.")
-    async def delete_pin(self, info: Info, id: strawberry.ID) -> bool:
+    async def delete_pin(self, info: Info, id: PinId) -> bool:
         return await writes.delete_pin(info.context, id)
 
     @strawberry.mutation(description="Save a pin you can see to one of your boards; idempotent.")
-    async def save_pin(self, info: Info, pin_id: strawberry.ID, board_id: strawberry.ID) -> Pin:
+    async def save_pin(self, info: Info, pin_id: PinId, board_id: BoardId) -> Pin:
         return Pin.of(await writes.save_pin(info.context, pin_id, board_id))
 
     @strawberry.mutation(
         description="Remove a pin from one of your boards; false when it was not saved there."
     )
-    async def unsave_pin(self, info: Info, pin_id: strawberry.ID, board_id: strawberry.ID) -> bool:
+    async def unsave_pin(self, info: Info, pin_id: PinId, board_id: BoardId) -> bool:
         return await writes.unsave_pin(info.context, pin_id, board_id)
 
     @strawberry.mutation(description="Follow a user; idempotent. Returns that user.")
-    async def follow_user(self, info: Info, user_id: strawberry.ID) -> User:
+    async def follow_user(self, info: Info, user_id: UserId) -> User:
         return User.of(await writes.follow_user(info.context, user_id, follow=True))
 
     @strawberry.mutation(description="Stop following a user; idempotent. Returns that user.")
-    async def unfollow_user(self, info: Info, user_id: strawberry.ID) -> User:
+    async def unfollow_user(self, info: Info, user_id: UserId) -> User:
         return User.of(await writes.follow_user(info.context, user_id, follow=False))
 
     @strawberry.mutation(description="Follow a board you can see; idempotent.")
-    async def follow_board(self, info: Info, board_id: strawberry.ID) -> Board:
+    async def follow_board(self, info: Info, board_id: BoardId) -> Board:
         return Board.of(await writes.follow_board(info.context, board_id, follow=True))
 
     @strawberry.mutation(description="Stop following a board; idempotent.")
-    async def unfollow_board(self, info: Info, board_id: strawberry.ID) -> Board:
+    async def unfollow_board(self, info: Info, board_id: BoardId) -> Board:
         return Board.of(await writes.follow_board(info.context, board_id, follow=False))
 
     @strawberry.mutation(description="Follow a topic by name (created if new); idempotent.")
-    async def follow_topic(self, info: Info, name: str) -> Topic:
+    async def follow_topic(self, info: Info, name: TopicName) -> Topic:
         return Topic.of(await writes.follow_topic(info.context, name, follow=True))
 
     @strawberry.mutation(description="Stop following a topic; idempotent.")
-    async def unfollow_topic(self, info: Info, name: str) -> Topic:
+    async def unfollow_topic(self, info: Info, name: TopicName) -> Topic:
         return Topic.of(await writes.follow_topic(info.context, name, follow=False))
 
     @strawberry.mutation(
         description="Record a click, close-up or hide of a pin you can see; it shapes your feed."
     )
     async def record_engagement(
-        self, info: Info, pin_id: strawberry.ID, kind: EngagementKind
+        self,
+        info: Info,
+        pin_id: PinId,
+        kind: Annotated[EngagementKind, strawberry.argument(description="What happened.")],
     ) -> bool:
         return await writes.record_engagement(info.context, pin_id, kind.name)

@@ -32,17 +32,27 @@ class Query:
         return User.of(found) if found else None
 
     @strawberry.field(description="A pin you can see; null when missing or hidden from you.")
-    async def pin(self, info: Info, id: strawberry.ID) -> Pin | None:
+    async def pin(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The pin's id.")],
+    ) -> Pin | None:
         found = await info.context.loaders.pin.load(id)
         return Pin.of(found) if found else None
 
     @strawberry.field(description="A board you can see; null when missing or secret.")
-    async def board(self, info: Info, id: strawberry.ID) -> Board | None:
+    async def board(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The board's id.")],
+    ) -> Board | None:
         found = await info.context.loaders.board.load(id)
         return Board.of(found) if found else None
 
     @strawberry.field(description="A topic by name (case and spacing do not matter).")
-    async def topic(self, info: Info, name: str) -> Topic | None:
+    async def topic(
+        self, info: Info, name: Annotated[str, strawberry.argument(description="The topic's name.")]
+    ) -> Topic | None:
         found = await reads.topic(info.context, name)
         return Topic.of(found) if found else None
 

@@ -184,7 +184,13 @@ class Image:
     key: strawberry.Private[str]
 
     @strawberry.field(description="Where to fetch the image in the given size (cacheable).")
-    def url(self, info: Info, size: ImageSize | None = ImageSize.MEDIUM) -> str:
+    def url(
+        self,
+        info: Info,
+        size: Annotated[
+            ImageSize | None, strawberry.argument(description="Which rendition; MEDIUM by default.")
+        ] = ImageSize.MEDIUM,
+    ) -> str:
         return info.context.image_url(self.key, (size or ImageSize.MEDIUM).name)
 
     width: int = strawberry.field(description="Width of the original, in pixels.")

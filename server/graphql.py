@@ -59,7 +59,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             limits: RateLimits = request.app.state.rate_limits
             await limits.check(viewer, address, "graphql")
             request.state.viewer = viewer
-            response = await self.run(request)
+            try:
+                response = await self.run(request)
+            finally:
+                await request.close()  # uploaded files are spooled to temporary files
         except HTTPException as error:
             response = error_response(error.status_code, BadInput(error.reason))
         except DomainError as error:

@@ -1,0 +1,96 @@
+"""No N+1: a page costs the same number of graph queries whatever its size."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from graph.backend import GraphBackend, Params, Record
+from graph.repos import Repositories
+from server.app import create_app
+from server.services import Services
+from server.settings import Settings
+from tests.utils.factories import make_board, make_pin, make_user
+from tests.utils.graphql import Api
+
+BOARD_PAGE = """
+query($id: ID!, $first: Int!) {
+  board(id: $id) {
+    name owner { handle } topics { name } pinCount
+    pins(first: $first) {
+      totalCount
+      edges { node {
+        id title saveCount
+        creator { handle followerCount }
+        topics { name }
+        boards(first: 5) { totalCount edges { node { name owner { handle } } } }
+      } }
+    }
+  }
+}
+"""
+
+
+@dataclasses.dataclass
+class CountingBackend:
+    """The real backend, counting the statements it runs."""
+
+    real: GraphBackend
+    statements: int = 0
+
+    @property
+    def dialect(self) -> Any:
+        return self.real.dialect
+
+    async def read(
+        self, query: str, params: Params | None = None, *, timeout_ms: int | None = None
+    ) -> list[Record]:
+        self.statements += 1
+        return await self.real.read(query, params, timeout_ms=timeout_ms)
+
+    async def write(self, query: str, params: Params | None = None) -> list[Record]:
+        self.statements += 1
+        return await self.real.write(query, params)
+
+
+@pytest.fixture
+async def counted(
+    settings: Settings, services: Services
+) -> AsyncIterator[tuple[Api, CountingBackend]]:
+    counter = CountingBackend(services.graph)
+    own = dataclasses.replace(services, graph=counter)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=create_app(settings, services=own))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield Api(http, settings), counter
+
+
+async def test_board_page_queries_do_not_grow_with_page_size(
+    counted: tuple[Api, CountingBackend], repos: Repositories
+) -> None:
+    api, counter = counted
+    owner = await make_user(repos)
+    creators = [await make_user(repos) for _ in range(5)]
+    board = await make_board(repos, owner, topics=["Hallways"])
+    elsewhere = [await make_board(repos, creator) for creator in creators]
+    for i in range(50):
+        creator = creators[i % 5]
+        pin = await make_pin(repos, creator, elsewhere[i % 5], topics=["Tiles", f"t{i % 3}"])
+        await repos.pins.save(owner.id, pin.id, board.id)
+
+    statements = {}
+    for first in (5, 50):
+        counter.statements = 0
+        data = await api.data(BOARD_PAGE, {"id": board.id, "first": first})
+        edges = data["board"]["pins"]["edges"]
+        assert len(edges) == first
+        assert all(len(edge["node"]["boards"]["edges"]) == 2 for edge in edges)
+        assert all(edge["node"]["creator"]["handle"] for edge in edges)
+        statements[first] = counter.statements
+    assert statements[5] == statements[50]
+    # board, owner+creators, board topics, pin count, pins, pin topics, save counts,
+    # boards of pins, their owners, follower counts: about one statement per kind of data.
+    assert statements[50] <= 12, statements

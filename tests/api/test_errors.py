@@ -1,0 +1,149 @@
+"""Every error code, as a client sees it: a clear message, `extensions.code`, no internals."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from graph.backend import GraphBackend, Params, Record
+from graph.connect import open_backend
+from graph.errors import Conflict
+from graph.repos import Repositories
+from server.app import create_app
+from server.embedded import EmbeddedServices
+from server.services import Services
+from server.settings import Settings
+from tests.utils.factories import make_board, make_user
+from tests.utils.graphql import Api, code
+
+BOARD = "query($id: ID!) { board(id: $id) { id name } }"
+
+
+@dataclasses.dataclass
+class FailingBackend:
+    """The real backend, except that every statement raises `error`: for failures that
+    cannot be caused from outside (a bug, a constraint race)."""
+
+    real: GraphBackend
+    error: Exception
+
+    @property
+    def dialect(self) -> Any:
+        return self.real.dialect
+
+    async def read(
+        self, query: str, params: Params | None = None, *, timeout_ms: int | None = None
+    ) -> list[Record]:
+        raise self.error
+
+    async def write(self, query: str, params: Params | None = None) -> list[Record]:
+        raise self.error
+
+
+@asynccontextmanager
+async def api_over(settings: Settings, services: Services) -> AsyncIterator[Api]:
+    app = create_app(settings, services=services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield Api(http, settings)
+
+
+@pytest.fixture
+async def failing(settings: Settings, services: Services) -> AsyncIterator[Any]:
+    async with AsyncExitStack() as stack:
+
+        async def make(error: Exception) -> Api:
+            failing = FailingBackend(services.graph, error)
+            broken = dataclasses.replace(services, graph=failing)  # type: ignore[arg-type]
+            return await stack.enter_async_context(api_over(settings, broken))
+
+        yield make
+
+
+async def test_bad_tokens_are_refused_with_401(api: Api, settings: Settings) -> None:
+    secret = settings.jwt_secret.get_secret_value()
+    expired = jwt.encode({"sub": "x", "roles": ["user"], "exp": int(time.time()) - 3600}, secret)
+    forged = jwt.encode({"sub": "x", "roles": ["user"], "exp": int(time.time()) + 60}, "y" * 40)
+    no_expiry = jwt.encode({"sub": "x", "roles": ["user"]}, secret)
+    cases = {
+        f"Bearer {expired}": "expired",
+        f"Bearer {forged}": "not valid",
+        f"Bearer {no_expiry}": "not valid",
+        "Bearer ": "Bearer <token>",
+        "Basic dXNlcjpwYXNz": "Bearer <token>",
+    }
+    for header, message in cases.items():
+        response = await api.post("{ me { id } }", headers={"Authorization": header})
+        assert response.status_code == 401, header
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert message in error["message"]
+
+
+async def test_not_found_and_bad_input(api: Api, repos: Repositories) -> None:
+    user = await make_user(repos)
+    board = await make_board(repos, user)
+    token = api.token(user)
+    save = "mutation($p: ID!, $b: ID!) { savePin(pinId: $p, boardId: $b) { id } }"
+    missing = await api.error(save, {"p": "01NOSUCHPIN", "b": board.id}, token=token)
+    assert code(missing) == "NOT_FOUND"
+    assert missing["path"] == ["savePin"]
+    empty = await api.error('mutation { createBoard(input: {name: "   "}) { id } }', token=token)
+    assert code(empty) == "BAD_USER_INPUT"
+    assert "name must not be empty" in empty["message"]
+    for document in (
+        "{ board(id: 1) { nope } }",  # unknown field
+        "{ board(id: ",  # syntax
+        "query($id: ID!) { board(id: $id) { id } }",  # missing variable
+    ):
+        assert code(await api.error(document)) == "BAD_USER_INPUT", document
+    wrong_type = await api.error(BOARD, {"id": {"not": "an id"}})
+    assert code(wrong_type) == "BAD_USER_INPUT"
+
+
+async def test_conflict_is_reported(failing: Any) -> None:
+    api = await failing(Conflict("a unique value is already taken"))
+    error = await api.error(BOARD, {"id": "x"})
+    assert code(error) == "CONFLICT"
+    assert error["message"] == "a unique value is already taken"
+
+
+async def test_internal_errors_are_masked(failing: Any) -> None:
+    api = await failing(RuntimeError("secret detail: password=hunter2 at /srv/app.py line 7"))
+    response = await api.post(BOARD, {"id": "x"})
+    assert response.status_code == 200
+    error = response.json()["errors"][0]
+    assert code(error) == "INTERNAL"
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert "X-Request-ID" in error["message"]
+    assert response.headers["X-Request-ID"]
+
+
+async def test_graph_store_down_is_unavailable(
+    tmp_path: Path, settings: Settings, services: Services
+) -> None:
+    with EmbeddedServices(tmp_path / "doomed", fsync="everysec") as embedded:
+        assert embedded.endpoints is not None
+        graph = await open_backend(embedded.endpoints.graph_url)
+        try:
+            own = dataclasses.replace(services, graph=graph)
+            async with api_over(settings, own) as api:
+                assert (await api.data(BOARD, {"id": "nothing"})) == {"board": None}
+                embedded.stop()
+                error = await api.error(BOARD, {"id": "nothing"})
+                assert code(error) == "UNAVAILABLE"
+                assert "graph store" in error["message"]
+                ready = await api.http.get("/readyz")
+                assert ready.status_code == 503
+                assert ready.json()["failing"] == ["graph"]
+        finally:
+            await graph.close()

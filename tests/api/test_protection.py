@@ -1,0 +1,167 @@
+"""OWASP GraphQL protections: limits, batching, CSRF, rate limits, production mode."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from graph.repos import Repositories
+from schema.build import MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_TOKENS
+from server.app import create_app
+from server.graphql import MAX_BODY_BYTES
+from server.services import Services
+from server.settings import Env, Settings
+from tests.utils.factories import make_board, make_user
+from tests.utils.graphql import Api, code
+
+
+@pytest.fixture
+async def prod_api(settings: Settings, services: Services) -> AsyncIterator[Api]:
+    prod = settings.model_copy(update={"env": Env.PROD, "jwt_secret": SecretStr("p" * 40)})
+    transport = httpx.ASGITransport(app=create_app(prod, services=services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield Api(http, prod)
+
+
+def nested_query(levels: int) -> str:
+    """user -> followers -> edges -> node -> followers ... : three levels per hop."""
+    inner = "id"
+    for _ in range(levels):
+        inner = f"followers {{ edges {{ node {{ {inner} }} }} }}"
+    return f'{{ user(handle: "demo") {{ {inner} }} }}'
+
+
+async def test_deep_queries_are_refused(api: Api) -> None:
+    assert code(await api.error(nested_query(MAX_DEPTH // 3 + 1))) == "BAD_USER_INPUT"
+    assert "exceeds maximum operation depth" in (await api.error(nested_query(5)))["message"]
+    assert (await api.data(nested_query(2))) == {"user": None}
+    # Fragments do not hide depth.
+    fragments = """
+    query { user(handle: "demo") { ...A } }
+    fragment A on User { followers { edges { node { ...B } } } }
+    fragment B on User { followers { edges { node { ...C } } } }
+    fragment C on User { followers { edges { node { ...D } } } }
+    fragment D on User { followers { edges { node { id } } } }
+    """
+    assert code(await api.error(fragments)) == "BAD_USER_INPUT"
+
+
+async def test_alias_floods_are_refused(api: Api) -> None:
+    flood = " ".join(f"a{i}: me {{ id }}" for i in range(MAX_ALIASES + 1))
+    error = await api.error(f"{{ {flood} }}")
+    assert code(error) == "BAD_USER_INPUT"
+    assert "aliases" in error["message"]
+    # ... also when spread through a fragment.
+    fragment = f"query {{ ...F }} fragment F on Query {{ {flood} }}"
+    assert code(await api.error(fragment)) == "BAD_USER_INPUT"
+
+
+async def test_oversized_documents_are_refused(api: Api) -> None:
+    words = " ".join("id" for _ in range(MAX_TOKENS))
+    error = await api.error(f"{{ me {{ {words} }} }}")
+    assert code(error) == "BAD_USER_INPUT"
+    assert "tokens" in error["message"]
+    padding = "x" * (MAX_BODY_BYTES + 1)
+    response = await api.post("{ me { id } }", {"padding": padding})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_page_size_is_capped(api: Api, repos: Repositories) -> None:
+    user = await make_user(repos)
+    board = await make_board(repos, user)
+    query = "query($id: ID!, $n: Int) { board(id: $id) { pins(first: $n) { totalCount } } }"
+    for bad in (101, 100000, -1):
+        error = await api.error(query, {"id": board.id, "n": bad})
+        assert code(error) == "BAD_USER_INPUT"
+        assert "first must be between 0 and 100" in error["message"]
+    assert await api.data(query, {"id": board.id, "n": 100}) == {
+        "board": {"pins": {"totalCount": 0}}
+    }
+
+
+async def test_batches_are_capped(api: Api) -> None:
+    two = [{"query": "{ me { id } }"}, {"query": '{ topic(name: "nope nope") { id } }'}]
+    response = await api.http.post("/graphql", json=two)
+    assert response.status_code == 200
+    assert response.json() == [{"data": {"me": None}}, {"data": {"topic": None}}]
+    too_many = [{"query": "{ me { id } }"}] * (MAX_BATCH + 1)
+    response = await api.http.post("/graphql", json=too_many)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "Too many operations" in body["errors"][0]["message"]
+
+
+async def test_form_posts_need_a_preflight_header(api: Api, repos: Repositories) -> None:
+    user = await make_user(repos)
+    board = await make_board(repos, user)
+    operations = {
+        "query": "mutation($i: CreatePinInput!) { createPin(input: $i) { id } }",
+        "variables": {"i": {"title": "x", "boardId": board.id, "image": None}},
+    }
+    form = {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.i.image"]})}
+    files = {"0": ("a.png", b"not really a png", "image/png")}
+    auth = {"Authorization": f"Bearer {api.token(user)}"}
+    forged = await api.http.post("/graphql", data=form, files=files, headers=auth)
+    assert forged.status_code == 400
+    assert "cross-site request forgery" in forged.json()["errors"][0]["message"]
+    plain = await api.http.post(
+        "/graphql", content=b'{"query": "{ me { id } }"}',
+        headers={**auth, "Content-Type": "text/plain"},
+    )  # fmt: skip
+    assert plain.status_code == 400
+    # With the header, the multipart request reaches the schema (images arrive with media/).
+    allowed = await api.http.post(
+        "/graphql", data=form, files=files, headers={**auth, "Apollo-Require-Preflight": "true"}
+    )
+    assert allowed.status_code == 200
+    assert allowed.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert (await repos.boards.pins(board.id, user.id, 5, None)).items == []
+
+
+async def test_rate_limits_per_user_and_per_address(
+    settings: Settings, services: Services, repos: Repositories
+) -> None:
+    strict = settings.model_copy(
+        update={"rate_limit_user": "3/minute", "rate_limit_anonymous": "2/minute"}
+    )
+    transport = httpx.ASGITransport(
+        app=create_app(strict, services=services), client=("10.9.8.7", 1)
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        api = Api(http, strict)
+        for _ in range(2):
+            assert (await api.post("{ me { id } }")).status_code == 200
+        limited = await api.post("{ me { id } }")
+        assert limited.status_code == 429
+        assert int(limited.headers["Retry-After"]) >= 1
+        error = limited.json()["errors"][0]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        assert error["extensions"]["retryAfter"] >= 1
+        # A signed-in user has a budget of their own, not the address's.
+        token = api.token(await make_user(repos))
+        statuses = [(await api.post("{ me { id } }", token=token)).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+
+
+async def test_production_hides_the_schema(prod_api: Api, api: Api) -> None:
+    introspection = "{ __schema { types { name } } }"
+    refused = (await prod_api.post(introspection)).json()
+    assert refused["data"] is None
+    assert {code(error) for error in refused["errors"]} == {"BAD_USER_INPUT"}
+    assert "introspection has been disabled" in refused["errors"][0]["message"]
+    assert "__schema" in (await api.data(introspection))
+    typo = await prod_api.error("{ mee { id } }")
+    assert "Did you mean" not in typo["message"]
+    assert "Did you mean" in (await api.error("{ mee { id } }"))["message"]
+    ide = {"Accept": "text/html"}
+    assert (await api.http.get("/graphql", headers=ide)).status_code == 200
+    assert "graphiql" in (await api.http.get("/graphql", headers=ide)).text.lower()
+    hidden = await prod_api.http.get("/graphql", headers=ide)
+    assert hidden.status_code == 404
+    assert hidden.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
