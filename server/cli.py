@@ -28,14 +28,16 @@ from rich.table import Table
 from graph import migrate as migrate_module
 from graph import seed as seed_module
 from graph.backend import GraphBackend
-from graph.errors import DomainError
+from graph.errors import DomainError, NotFound
 from graph.migrate import Migration, MigrationError
 from graph.seed import Sizes
 from graph.users import UserRepo
+from resolvers.context import Role
 from server.app import create_app
+from server.auth import DEFAULT_TTL_S, MAX_TTL_S, issue_token
 from server.embedded import EmbeddedError
 from server.observability import configure_logging
-from server.services import open_services
+from server.services import Services, open_services
 from server.settings import Settings, SettingsError, load_settings
 
 cli = typer.Typer(
@@ -43,6 +45,10 @@ cli = typer.Typer(
 )
 err = Console(stderr=True)
 out = Console()
+
+
+DEMO_HANDLE = "demo"
+DEMO_TOKEN_TTL_S = 24 * 3600
 
 
 class State:
@@ -134,6 +140,8 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
         if demo and await seed_module.is_empty(services.graph):
             err.print("the graph is empty: loading demo data (pingraph seed --small)")
             await load_with_progress(services.graph, seed_module.generate(Sizes.small()))
+        if demo and settings.is_dev:
+            await print_demo_token(services, settings)
         app = create_app(settings, services=services)
         config = uvicorn.Config(
             app,
@@ -153,6 +161,23 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
             soft_wrap=True,
         )
         await server.serve(sockets=[sock])
+
+
+async def print_demo_token(services: Services, settings: Settings) -> None:
+    """Hand the developer a ready token for the demo user (development mode only)."""
+    try:
+        demo_user = await services.repos.users.by_handle(DEMO_HANDLE)
+    except NotFound:
+        return
+    token = issue_token(
+        settings.jwt_secret.get_secret_value(), demo_user.id, [Role.USER], DEMO_TOKEN_TTL_S
+    )
+    err.print(
+        f"demo token for @{DEMO_HANDLE} (valid 24 h; `pingraph token issue --handle ...` "
+        f"makes others):\n  Authorization: Bearer {token}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 async def apply_migrations(backend: GraphBackend, *, quiet: bool = False) -> None:
@@ -215,6 +240,33 @@ def user_create(
             await apply_migrations(services.graph, quiet=True)
             user = await UserRepo(services.graph).create(handle, display_name, lang)
             out.print(user.id, highlight=False)
+
+    run(go())
+
+
+token_cli = typer.Typer(no_args_is_help=True, help="Issue API tokens.")
+cli.add_typer(token_cli, name="token")
+
+
+@token_cli.command("issue")
+def token_issue(
+    handle: Annotated[str, typer.Option(help="The user the token speaks for.")],
+    role: Annotated[
+        list[Role] | None,
+        typer.Option(help="A role to grant; repeat for several (default: user)."),
+    ] = None,
+    ttl: Annotated[
+        int, typer.Option(min=1, max=MAX_TTL_S, help="Seconds until the token expires.")
+    ] = DEFAULT_TTL_S,
+) -> None:
+    """Print a signed token (JWT) for a user, for `Authorization: Bearer <token>`."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with open_services(settings) as services:
+            user = await services.repos.users.by_handle(handle)
+            secret = settings.jwt_secret.get_secret_value()
+            typer.echo(issue_token(secret, user.id, role or [Role.USER], ttl))
 
     run(go())
 

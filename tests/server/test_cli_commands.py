@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jwt
+
+from server.settings import DEV_JWT_SECRET
+
 PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
 
 
@@ -57,3 +61,22 @@ def test_seed_small_loads_once(tmp_path: Path) -> None:
     again = pingraph(tmp_path, "seed", "--small")
     assert again.returncode == 1
     assert "already has users" in again.stderr
+
+
+def test_token_issue(tmp_path: Path) -> None:
+    created = pingraph(tmp_path, "user", "create", "--handle", "tokened")
+    user_id = created.stdout.strip()
+    issued = pingraph(
+        tmp_path, "token", "issue", "--handle", "tokened", "--role", "analyst", "--role", "user"
+    )
+    assert issued.returncode == 0, issued.stderr
+    claims = jwt.decode(issued.stdout.strip(), DEV_JWT_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == user_id
+    assert claims["roles"] == ["analyst", "user"]
+    assert 0 < claims["exp"] - claims["iat"] <= 7 * 24 * 3600
+    unknown = pingraph(tmp_path, "token", "issue", "--handle", "nobody")
+    assert unknown.returncode == 1
+    assert "no user with handle 'nobody'" in unknown.stderr
+    bad_role = pingraph(tmp_path, "token", "issue", "--handle", "tokened", "--role", "admin")
+    assert bad_role.returncode == 2
+    assert "admin" in bad_role.stderr

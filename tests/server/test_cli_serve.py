@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,7 +13,10 @@ import time
 from pathlib import Path
 
 import httpx
+import jwt
 import redis
+
+from server.settings import DEV_JWT_SECRET
 
 PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
 
@@ -77,6 +81,18 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
         graph.close()
         assert reply[1] == [[200]]
         assert migrations[1] == [[2]]
+        # A token from the CLI signs GraphQL requests in as the demo user.
+        issued = subprocess.run(
+            [PINGRAPH, "token", "issue", "--handle", "demo", "--role", "user", "--ttl", "60"],
+            env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        token = issued.stdout.strip()
+        me = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": "{ me { handle } }"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert me.json() == {"data": {"me": {"handle": "demo"}}}
     finally:
         server.send_signal(signal.SIGINT)
         _, stderr = server.communicate(timeout=30)
@@ -84,6 +100,11 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
     assert server.returncode == 0
     assert "Traceback" not in stderr
     assert _redis_servers_under(tmp_path) == []
+    # The run command hands out a token for the demo user.
+    printed = re.search(r"Authorization: Bearer (\S+)", stderr)
+    assert printed is not None, stderr
+    claims = jwt.decode(printed.group(1), DEV_JWT_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == jwt.decode(token, DEV_JWT_SECRET, algorithms=["HS256"])["sub"]
 
 
 def _serve_fails(tmp_path: Path, *args: str, **env: str) -> str:
