@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
+import redis.asyncio
 import redis.exceptions
 from falkordb.asyncio import FalkorDB
 
@@ -13,6 +14,7 @@ from graph.backend import Dialect, Params, Record
 from graph.errors import BadInput, Conflict, Unavailable
 
 DEFAULT_GRAPH = "pingraph"
+MAX_CONNECTIONS = 64
 
 
 class FalkorBackend:
@@ -31,16 +33,20 @@ class FalkorBackend:
         parts = urlsplit(url)
 
         def make_client() -> Any:
-            # The client probes for cluster mode with a blocking call in its constructor.
-            return FalkorDB(
+            # A blocking pool: under load a query waits for a free connection instead of
+            # failing with "too many connections". The client probes for cluster mode with a
+            # blocking call in its constructor, hence the thread.
+            pool = redis.asyncio.BlockingConnectionPool(
                 host=parts.hostname or "127.0.0.1",
                 port=parts.port or 6379,
                 username=parts.username,
                 password=parts.password,
-                max_connections=64,
+                max_connections=MAX_CONNECTIONS,
+                timeout=timeout_ms / 1000,
                 socket_timeout=max(timeout_ms / 1000 * 2, 5),
                 socket_connect_timeout=5,
             )
+            return FalkorDB(connection_pool=pool)
 
         try:
             db = await asyncio.to_thread(make_client)
@@ -79,7 +85,9 @@ class FalkorBackend:
             raise Unavailable("the graph store does not answer") from error
 
     async def close(self) -> None:
-        await self._db.connection.aclose()
+        connection = self._db.connection
+        await connection.aclose()
+        await connection.connection_pool.disconnect()  # a pool passed in is not closed with it
 
     async def _run(
         self, query: str, params: Params | None, *, read_only: bool, timeout_ms: int

@@ -13,25 +13,22 @@ from graph.cypher import after, filtered_page, visible_pins
 from graph.model import Page, Pin
 from graph.pins import PinRepo
 
-# Aggregates are collected on their own before they are added together: Neo4j refuses an
-# aggregation mixed with grouping keys in one expression.
+# Pattern comprehensions, not OPTIONAL MATCH + collect: each aggregation would group by the
+# lists collected before it, and hashing those per row made the query quadratic. A followed
+# board must be public: the viewer's own boards add nothing (their pins are all in `skip`).
 _CANDIDATES = """
 MATCH (v:User {id: $viewer})
-OPTIONAL MATCH (v)-[:OWNS]->(:Board)<-[:SAVED_TO]-(mine:Pin)
-WITH v, collect(mine.id) AS mine
-OPTIONAL MATCH (v)-[:ENGAGED {kind: 'HIDE'}]->(hidden:Pin)
-WITH v, mine, collect(hidden.id) AS hidden
-OPTIONAL MATCH (v)-[:FOLLOWS]->(fb:Board)<-[s1:SAVED_TO]-(p1:Pin), (fb)<-[:OWNS]-(fo:User)
-WHERE fb.privacy = 'PUBLIC' OR fo.id = $viewer
-WITH v, mine + hidden AS skip, collect({id: p1.id, at: s1.at}) AS fromBoards
-OPTIONAL MATCH (v)-[:FOLLOWS]->(:User)-[:OWNS]->(ub:Board)<-[s2:SAVED_TO]-(p2:Pin)
-WHERE ub.privacy = 'PUBLIC'
-WITH v, skip, fromBoards, collect({id: p2.id, at: s2.at}) AS fromUsers
-OPTIONAL MATCH (v)-[:FOLLOWS]->(:Topic)<-[:TAGGED]-(p3:Pin)
-WITH skip, fromBoards + fromUsers AS found, collect({id: p3.id, at: p3.createdAt}) AS fromTopics
-UNWIND found + fromTopics AS c
-WITH c, skip
-WHERE c.id IS NOT NULL AND NOT c.id IN skip
+WITH v,
+     [(v)-[:OWNS]->(:Board)<-[:SAVED_TO]-(mine:Pin) | mine.id] AS mine,
+     [(v)-[e:ENGAGED]->(hidden:Pin) WHERE e.kind = 'HIDE' | hidden.id] AS hidden,
+     [(v)-[:FOLLOWS]->(fb:Board)<-[s1:SAVED_TO]-(p1:Pin) WHERE fb.privacy = 'PUBLIC'
+      | {id: p1.id, at: s1.at}] AS fromBoards,
+     [(v)-[:FOLLOWS]->(:User)-[:OWNS]->(ub:Board)<-[s2:SAVED_TO]-(p2:Pin)
+      WHERE ub.privacy = 'PUBLIC' | {id: p2.id, at: s2.at}] AS fromUsers,
+     [(v)-[:FOLLOWS]->(:Topic)<-[:TAGGED]-(p3:Pin) | {id: p3.id, at: p3.createdAt}] AS fromTopics
+UNWIND fromBoards + fromUsers + fromTopics AS c
+WITH c, mine + hidden AS skip
+WHERE NOT c.id IN skip
 WITH c.id AS pinId, max(c.at) AS at
 """
 # Candidates only: visibility is checked per page (see cypher.filtered_page).

@@ -57,26 +57,22 @@ class EngagementKind(Enum):
 @strawberry.type(description="A person who owns boards, creates and saves pins, and follows.")
 class User:
     model: strawberry.Private[domain.User]
+    id: strawberry.ID = strawberry.field(description="Opaque, time-sortable id.")
+    handle: str = strawberry.field(
+        description="Unique lower-case handle, 3-30 letters, digits or _."
+    )
+    display_name: str = strawberry.field(description="The name shown to others.")
+    created_at: datetime = strawberry.field(description="When the user signed up.")
 
     @classmethod
     def of(cls, user: domain.User) -> User:
-        return cls(model=user)
-
-    @strawberry.field(description="Opaque, time-sortable id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.model.id)
-
-    @strawberry.field(description="Unique lower-case handle, 3-30 letters, digits or _.")
-    def handle(self) -> str:
-        return self.model.handle
-
-    @strawberry.field(description="The name shown to others.")
-    def display_name(self) -> str:
-        return self.model.display_name
-
-    @strawberry.field(description="When the user signed up.")
-    def created_at(self) -> datetime:
-        return timestamp(self.model.created_at)
+        return cls(
+            model=user,
+            id=strawberry.ID(user.id),
+            handle=user.handle,
+            display_name=user.display_name,
+            created_at=timestamp(user.created_at),
+        )
 
     @strawberry.field(description="Boards this user owns that you can see, newest first.")
     async def boards(self, info: Info, first: First = 25, after: After = None) -> Connection[Board]:
@@ -125,30 +121,26 @@ class User:
 @strawberry.type(description="A named collection of pins, owned by one user.")
 class Board:
     model: strawberry.Private[domain.Board]
+    id: strawberry.ID = strawberry.field(description="Opaque, time-sortable id.")
+    name: str = strawberry.field(description="The board's name.")
+    description: str | None = strawberry.field(
+        description="What the board is about, if its owner said."
+    )
+    privacy: BoardPrivacy = strawberry.field(
+        description="PUBLIC, or SECRET (seen by its owner alone)."
+    )
+    created_at: datetime = strawberry.field(description="When the board was created.")
 
     @classmethod
     def of(cls, board: domain.Board) -> Board:
-        return cls(model=board)
-
-    @strawberry.field(description="Opaque, time-sortable id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.model.id)
-
-    @strawberry.field(description="The board's name.")
-    def name(self) -> str:
-        return self.model.name
-
-    @strawberry.field(description="What the board is about, if its owner said.")
-    def description(self) -> str | None:
-        return self.model.description
-
-    @strawberry.field(description="PUBLIC, or SECRET (seen by its owner alone).")
-    def privacy(self) -> BoardPrivacy:
-        return BoardPrivacy[self.model.privacy.name]
-
-    @strawberry.field(description="When the board was created.")
-    def created_at(self) -> datetime:
-        return timestamp(self.model.created_at)
+        return cls(
+            model=board,
+            id=strawberry.ID(board.id),
+            name=board.name,
+            description=board.description,
+            privacy=BoardPrivacy[board.privacy.name],
+            created_at=timestamp(board.created_at),
+        )
 
     @strawberry.field(description="The user who owns the board.")
     async def owner(self, info: Info) -> User:
@@ -203,30 +195,22 @@ class Image:
 @strawberry.type(description="An idea: a title, maybe an image and a link, saved to boards.")
 class Pin:
     model: strawberry.Private[domain.Pin]
+    id: strawberry.ID = strawberry.field(description="Opaque, time-sortable id.")
+    title: str = strawberry.field(description="The pin's title.")
+    description: str | None = strawberry.field(description="Longer text, if any.")
+    link: str | None = strawberry.field(description="The web page the pin points to, if any.")
+    created_at: datetime = strawberry.field(description="When the pin was created.")
 
     @classmethod
     def of(cls, pin: domain.Pin) -> Pin:
-        return cls(model=pin)
-
-    @strawberry.field(description="Opaque, time-sortable id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.model.id)
-
-    @strawberry.field(description="The pin's title.")
-    def title(self) -> str:
-        return self.model.title
-
-    @strawberry.field(description="Longer text, if any.")
-    def description(self) -> str | None:
-        return self.model.description
-
-    @strawberry.field(description="The web page the pin points to, if any.")
-    def link(self) -> str | None:
-        return self.model.link
-
-    @strawberry.field(description="When the pin was created.")
-    def created_at(self) -> datetime:
-        return timestamp(self.model.created_at)
+        return cls(
+            model=pin,
+            id=strawberry.ID(pin.id),
+            title=pin.title,
+            description=pin.description,
+            link=pin.link,
+            created_at=timestamp(pin.created_at),
+        )
 
     @strawberry.field(description="The user who created the pin.")
     async def creator(self, info: Info) -> User:
@@ -269,18 +253,12 @@ class Pin:
 @strawberry.type(description="A subject pins and boards are tagged with; names are lower-case.")
 class Topic:
     model: strawberry.Private[domain.Topic]
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    name: str = strawberry.field(description="Normalised name: lower-case, single spaces.")
 
     @classmethod
     def of(cls, topic: domain.Topic) -> Topic:
-        return cls(model=topic)
-
-    @strawberry.field(description="Opaque id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.model.id)
-
-    @strawberry.field(description="Normalised name: lower-case, single spaces.")
-    def name(self) -> str:
-        return self.model.name
+        return cls(model=topic, id=strawberry.ID(topic.id), name=topic.name)
 
     @strawberry.field(description="Pins tagged with the topic that you can see, newest first.")
     async def pins(self, info: Info, first: First = 25, after: After = None) -> Connection[Pin]:

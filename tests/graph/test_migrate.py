@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -6,12 +7,16 @@ from graph.backend import Dialect, GraphBackend
 from graph.connect import open_backend
 from graph.errors import Conflict
 from graph.migrate import MigrationError, load, migrate, split_statements, status
+from graph.repos import Repositories
 from server.embedded import Endpoints
+from tests.utils.factories import make_board, make_pin, make_user
 
 
 @pytest.fixture
-async def fresh(embedded: Endpoints) -> GraphBackend:
-    return await open_backend(embedded.graph_url, database=f"mig_{uuid.uuid4().hex[:8]}")
+async def fresh(embedded: Endpoints) -> AsyncIterator[GraphBackend]:
+    backend = await open_backend(embedded.graph_url, database=f"mig_{uuid.uuid4().hex[:8]}")
+    yield backend
+    await backend.close()
 
 
 def test_split_statements_drops_comments() -> None:
@@ -45,3 +50,19 @@ async def test_changed_migration_is_refused(fresh: GraphBackend) -> None:
     with pytest.raises(MigrationError, match="changed after it was applied"):
         await migrate(fresh)
     await fresh.close()
+
+
+async def test_queries_compiled_on_a_fresh_graph_see_later_relationships(
+    fresh: GraphBackend,
+) -> None:
+    """FalkorDB caches plans; one compiled before a relationship type existed must not keep
+    matching nothing once it does (the migrations register every type up front)."""
+    await migrate(fresh)
+    repos = Repositories.over(fresh)
+    viewer, friend = await make_user(repos), await make_user(repos)
+    board = await make_board(repos, friend)
+    pin = await make_pin(repos, friend, board)
+    await repos.users.follow(viewer.id, friend.id)
+    assert [p.id for p in (await repos.feed.home(viewer.id, 10, None)).items] == [pin.id]
+    await repos.pins.engage(viewer.id, pin.id, "HIDE")  # the first ENGAGED relationship
+    assert (await repos.feed.home(viewer.id, 10, None)).items == []

@@ -1,0 +1,282 @@
+"""GraphQL API benchmark: requests/s and latency of the main frontend operations.
+
+    .venv/bin/python bench/graphql_api.py [--seconds 10] [--clients 32]
+
+Starts `pingraph serve --demo` (one uvicorn worker, embedded FalkorDB and Redis, the demo
+graph) in a temporary data directory on a free loopback port, then runs each scenario for a
+fixed time with N concurrent clients (keep-alive connections) and stops by itself:
+
+- trivial      `{ __typename }`: the framework's ceiling on this machine
+- pin_closeup  pin + creator + boards (with owners) + topics + save count
+- board_page   board + owner + 25 pins (title, image, creator)
+- home_feed    25 pins of a signed-in user's feed (each client its own user)
+- save_pin     savePin into the client's own board (a write, fsync per write by default)
+
+The ids come from the same deterministic generator the server seeded with. Prints a table
+and saves bench/results/graphql_api.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+
+from graph import seed
+from resolvers.context import Role
+from server.auth import issue_token
+
+RESULTS = Path(__file__).parent / "results" / "graphql_api.json"
+SECRET = "bench-secret-" + "x" * 32
+
+TRIVIAL = "{ __typename }"
+PIN_CLOSEUP = """
+query Closeup($id: ID!) {
+  pin(id: $id) {
+    id title description link saveCount image { url width height dominantColor }
+    creator { id handle displayName }
+    topics { name }
+    boards(first: 10) { edges { node { id name owner { handle } } } }
+  }
+}
+"""
+BOARD_PAGE = """
+query BoardPage($id: ID!) {
+  board(id: $id) {
+    id name description pinCount
+    owner { id handle displayName }
+    pins(first: 25) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id title image { url(size: SMALL) width height dominantColor }
+                     creator { handle } } }
+    }
+  }
+}
+"""
+HOME_FEED = """
+query Feed { homeFeed(first: 25) { pageInfo { hasNextPage endCursor }
+  edges { node { id title image { url(size: SMALL) } creator { handle } } } } }
+"""
+SAVE_PIN = "mutation Save($p: ID!, $b: ID!) { savePin(pinId: $p, boardId: $b) { id saveCount } }"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
+    env.update(
+        PINGRAPH_DATA_DIR=str(data_dir),
+        PINGRAPH_JWT_SECRET=SECRET,
+        PINGRAPH_LOG_LEVEL="warning",
+        PINGRAPH_RATE_LIMIT_USER="100000000/minute",
+        PINGRAPH_RATE_LIMIT_ANONYMOUS="100000000/minute",
+    )
+    pingraph = str(Path(sys.executable).with_name("pingraph"))
+    server = subprocess.Popen(
+        [pingraph, "serve", "--demo", "--port", str(port)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("the server exited during start-up")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    server.kill()
+    raise SystemExit("the server did not become ready within 120 s")
+
+
+Request = Callable[[random.Random, int], tuple[str, dict[str, Any], dict[str, str]]]
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client. httpx's pool, not the server, was the limit at
+    32 concurrent clients on this 2-core machine, so the load generator stays this small."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def post_json(
+        self, path: str, payload: Any, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        body = orjson.dumps(payload)
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{head}\r\n".encode()
+            + body
+        )
+        status_line = await self.reader.readuntil(b"\r\n")
+        length = 0
+        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def run_scenario(
+    port: int, request: Request, *, clients: int, seconds: float
+) -> dict[str, float]:
+    samples: list[float] = []
+    errors = 0
+    first_errors: list[str] = []
+
+    async def client(number: int, warm_until: float, until: float) -> None:
+        nonlocal errors
+        rng = random.Random(number)
+        connection = await Connection.open(port)
+        try:
+            while (now := time.perf_counter()) < until:
+                query, variables, headers = request(rng, number)
+                payload = {"query": query, "variables": variables}
+                status, body = await connection.post_json("/graphql", payload, headers)
+                elapsed = (time.perf_counter() - now) * 1000
+                if status != 200 or b'"errors"' in body:
+                    errors += 1
+                    if len(first_errors) < 3:
+                        first_errors.append(f"{status} {body[:300].decode(errors='replace')}")
+                elif now >= warm_until:
+                    samples.append(elapsed)
+        finally:
+            connection.close()
+
+    warm_until = time.perf_counter() + min(2.0, seconds / 5)
+    until = warm_until + seconds
+    await asyncio.gather(*(client(n, warm_until, until) for n in range(clients)))
+    return {  # type: ignore[dict-item]
+        "requests_per_s": round(len(samples) / seconds, 1),
+        "p50_ms": round(statistics.median(samples), 2),
+        "p99_ms": round(float(np.percentile(samples, 99)), 2),
+        "requests": len(samples),
+        "errors": errors,
+        "clients": clients,
+        "first_errors": first_errors,
+    }
+
+
+def scenarios(graph: seed.SeedGraph) -> dict[str, Request]:
+    public_boards = {b["id"] for b in graph.boards if b["privacy"] == "PUBLIC"}
+    public_saves = [s for s in graph.saves if s["board"] in public_boards]
+    boards_with_pins = sorted({s["board"] for s in public_saves})
+    pins = sorted({s["pin"] for s in public_saves})
+    owned: dict[str, str] = {}
+    for board in graph.boards:
+        if board["privacy"] == "PUBLIC":
+            owned.setdefault(board["owner"], board["id"])
+    savers = [u for u in graph.users if u["id"] in owned]
+
+    def token_for(user: dict[str, Any]) -> dict[str, str]:
+        token = issue_token(SECRET, user["id"], [Role.USER], 3600)
+        return {"Authorization": f"Bearer {token}"}
+
+    tokens = [token_for(u) for u in savers]
+
+    def trivial(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        return TRIVIAL, {}, {}
+
+    def closeup(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        return PIN_CLOSEUP, {"id": rng.choice(pins)}, {}
+
+    def board_page(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        return BOARD_PAGE, {"id": rng.choice(boards_with_pins)}, {}
+
+    def home_feed(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        return HOME_FEED, {}, tokens[n % len(tokens)]
+
+    def save_pin(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        user = savers[n % len(savers)]
+        variables = {"p": rng.choice(pins), "b": owned[user["id"]]}
+        return SAVE_PIN, variables, tokens[n % len(tokens)]
+
+    return {
+        "trivial": trivial,
+        "pin_closeup": closeup,
+        "board_page": board_page,
+        "home_feed": home_feed,
+        "save_pin": save_pin,
+    }
+
+
+async def bench(port: int, seconds: float, clients: list[int]) -> dict[str, Any]:
+    graph = seed.generate(seed.Sizes.small())
+    found: dict[str, Any] = {}
+    for name, request in scenarios(graph).items():
+        for count in clients:
+            result = await run_scenario(port, request, clients=count, seconds=seconds)
+            found[f"{name}@{count}"] = result
+            print(
+                f"{name:<12} {count:>3} clients  {result['requests_per_s']:>8.1f} req/s  "
+                f"p50 {result['p50_ms']:>7.2f} ms  p99 {result['p99_ms']:>7.2f} ms  "
+                f"errors {result['errors']}",
+                flush=True,
+            )
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10, help="measured time per scenario")
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 32])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="pingraph-bench-") as tmp:
+        port = free_port()
+        server = start_server(Path(tmp) / "data", port)
+        try:
+            results = asyncio.run(bench(port, args.seconds, args.clients))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    ceiling = results[f"trivial@{args.clients[-1]}"]["requests_per_s"]
+    for result in results.values():
+        result["share_of_trivial"] = round(result["requests_per_s"] / ceiling, 3)
+    record = {
+        "command": "bench/graphql_api.py " + " ".join(sys.argv[1:]),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "graph": "demo (pingraph seed --small: 200 users, 2,000 pins, 8,000 saves)",
+        "server": "one uvicorn worker; embedded FalkorDB (AOF fsync always) and Redis",
+        "seconds_per_scenario": args.seconds,
+        "results": results,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"saved {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
