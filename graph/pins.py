@@ -43,7 +43,7 @@ MAX_QUERY = 200
 
 CREATE = f"""
 MATCH (u:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
-CREATE (u)-[:CREATED]->(p:Pin {{id: $id, title: $title, createdAt: $now,
+CREATE (u)-[:CREATED]->(p:Pin {{id: $id, creatorId: u.id, title: $title, createdAt: $now,
                                 lang: coalesce($lang, u.lang, 'en')}})
 SET p += $optional
 CREATE (p)-[:SAVED_TO {{at: $now, by: $viewer}}]->(b)

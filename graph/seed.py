@@ -57,7 +57,8 @@ CREATE (b)-[:ABOUT]->(t)
 PINS = """
 UNWIND $rows AS r
 MATCH (u:User {id: r.creator})
-CREATE (u)-[:CREATED]->(p:Pin {id: r.id, title: r.title, description: r.description,
+CREATE (u)-[:CREATED]->(p:Pin {id: r.id, creatorId: r.creator, title: r.title,
+                               description: r.description,
                                createdAt: r.createdAt, lang: r.lang})
 WITH p, r
 UNWIND r.topics AS name

@@ -66,3 +66,13 @@ async def test_queries_compiled_on_a_fresh_graph_see_later_relationships(
     assert [p.id for p in (await repos.feed.home(viewer.id, 10, None)).items] == [pin.id]
     await repos.pins.engage(viewer.id, pin.id, "HIDE")  # the first ENGAGED relationship
     assert (await repos.feed.home(viewer.id, 10, None)).items == []
+
+
+async def test_0004_backfills_pin_creator_ids(fresh: GraphBackend) -> None:
+    await fresh.write(
+        "CREATE (:User {id: 'u1'})-[:CREATED]->(:Pin {id: 'p1'}), (:Pin {id: 'orphan'})"
+    )
+    applied = await migrate(fresh)
+    assert 4 in [m.version for m in applied]
+    rows = await fresh.read("MATCH (p:Pin) RETURN p.id AS id, p.creatorId AS creator ORDER BY id")
+    assert rows == [{"id": "orphan", "creator": None}, {"id": "p1", "creator": "u1"}]
