@@ -232,10 +232,12 @@ def scenarios(graph: seed.SeedGraph) -> dict[str, Request]:
     }
 
 
-async def bench(port: int, seconds: float, clients: list[int]) -> dict[str, Any]:
+async def bench(port: int, seconds: float, clients: list[int], only: list[str]) -> dict[str, Any]:
     graph = seed.generate(seed.Sizes.small())
     found: dict[str, Any] = {}
     for name, request in scenarios(graph).items():
+        if only and name not in only and name != "trivial":
+            continue
         for count in clients:
             result = await run_scenario(port, request, clients=count, seconds=seconds)
             found[f"{name}@{count}"] = result
@@ -252,12 +254,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10, help="measured time per scenario")
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--only", nargs="*", default=[], help="scenarios to run (and trivial)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pingraph-bench-") as tmp:
         port = free_port()
         server = start_server(Path(tmp) / "data", port)
         try:
-            results = asyncio.run(bench(port, args.seconds, args.clients))
+            results = asyncio.run(bench(port, args.seconds, args.clients, args.only))
         finally:
             server.terminate()
             server.wait(timeout=30)
