@@ -154,6 +154,11 @@ ON CREATE SET e.count = 0
 SET e.at = $now, e.count = e.count + 1
 RETURN p.id AS id
 """
+IMAGE_KEYS_IN_USE = """
+UNWIND $keys AS key
+MATCH (p:Pin {imageKey: key})
+RETURN DISTINCT key
+"""
 TOPICS_OF = """
 UNWIND $ids AS id
 MATCH (:Pin {id: id})-[:TAGGED]->(t:Topic)
@@ -336,6 +341,11 @@ class PinRepo:
         )
         if not rows:
             raise NotFound(f"no pin {pin_id!r}")
+
+    async def image_keys_in_use(self, keys: list[str]) -> set[str]:
+        """Which of these image keys some pin uses."""
+        rows = await self.backend.read(IMAGE_KEYS_IN_USE, {"keys": keys})
+        return {row["key"] for row in rows}
 
     async def save_counts(self, ids: list[str], viewer: str | None) -> dict[str, int]:
         rows = await self.backend.read(SAVE_COUNTS, {"ids": ids, "viewer": viewer})

@@ -7,6 +7,8 @@ import io
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -20,12 +22,24 @@ from graph.errors import BadInput, NotFound, Unavailable
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$")
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    modified_at: float  # epoch seconds
+    size: int
+
+
 class ImageStore(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
     async def get(self, key: str) -> bytes: ...
     async def exists(self, key: str) -> bool: ...
     async def delete(self, key: str) -> None: ...
     async def ping(self) -> None: ...
+    async def list(self, prefix: str) -> list[StoredObject]: ...
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        """A URL clients fetch the object from directly, or None when the app serves it."""
+        ...
 
 
 def check_key(key: str) -> str:
@@ -59,6 +73,21 @@ class LocalImageStore:
         if not (self.root.is_dir() and os.access(self.root, os.W_OK)):
             raise Unavailable(f"image directory {self.root} is missing or not writable")
 
+    async def list(self, prefix: str) -> list[StoredObject]:
+        def walk() -> list[StoredObject]:
+            found = []
+            for path in sorted((self.root / prefix).rglob("*")):
+                if path.is_file() and not path.name.endswith(".tmp"):
+                    stat = path.stat()
+                    key = path.relative_to(self.root).as_posix()
+                    found.append(StoredObject(key, stat.st_mtime, stat.st_size))
+            return found
+
+        return await asyncio.to_thread(walk)
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        return None
+
     def _put(self, key: str, data: bytes) -> None:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +111,8 @@ class S3ImageStore:
         endpoint = parts.hostname or "localhost"
         if parts.port:
             endpoint += f":{parts.port}"
-        region = parse_qs(parts.query).get("region", [None])[0]
+        # A known region lets the SDK sign URLs without asking the server for it.
+        region = parse_qs(parts.query).get("region", ["us-east-1"])[0]
         self.client = Minio(
             endpoint,
             access_key=parts.username,
@@ -141,6 +171,28 @@ class S3ImageStore:
     async def ping(self) -> None:
         if not await self._call(lambda: self.client.bucket_exists(self.bucket)):
             raise Unavailable(f"bucket {self.bucket!r} does not exist")
+
+    async def list(self, prefix: str) -> list[StoredObject]:
+        def listing() -> list[StoredObject]:
+            return [
+                StoredObject(
+                    item.object_name,
+                    item.last_modified.timestamp() if item.last_modified else 0.0,
+                    item.size or 0,
+                )
+                for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+                if item.object_name
+            ]
+
+        return await self._call(listing)
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        """Signed locally (the region is known), so no request to the server."""
+        return str(
+            self.client.presigned_get_object(
+                self.bucket, check_key(key), expires=timedelta(seconds=expires_s)
+            )
+        )
 
     async def _call[T](self, fn: Callable[[], T]) -> T:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -10,6 +9,7 @@ import strawberry
 
 from graph.errors import Forbidden, Unauthenticated
 from graph.repos import Repositories
+from media.service import ImageService
 from resolvers.loaders import Loaders
 
 
@@ -27,14 +27,11 @@ class Viewer:
     roles: frozenset[Role]
 
 
-ImageUrl = Callable[[str, str], str]
-
-
 @dataclass
 class Context:
     repos: Repositories
     viewer: Viewer | None
-    image_url: ImageUrl
+    images: ImageService
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -6,9 +6,12 @@ response (counts, `viewerIsFollowing`) show the write.
 
 from __future__ import annotations
 
-from graph.errors import BadInput
+from dataclasses import replace
+
+from graph.errors import BadInput, NotFound
 from graph.model import Board, Pin, Privacy, Topic, User
 from graph.pins import NewPin
+from media.service import check_image_key
 from resolvers.context import Context
 
 
@@ -50,13 +53,42 @@ async def delete_board(ctx: Context, board_id: str) -> bool:
     return True
 
 
-async def create_pin(ctx: Context, new: NewPin, *, has_image: bool) -> Pin:
+async def create_pin(
+    ctx: Context, new: NewPin, *, image: bytes | None, image_key: str | None
+) -> Pin:
+    """Create a pin, with an uploaded image or one stored before (`image_key`).
+
+    An image stored by this request for a pin that then fails is removed again, unless
+    another pin uses the same bytes; `pingraph media gc` catches what a crash leaves behind.
+    """
     viewer = ctx.require_user()
-    if has_image:
-        raise BadInput("pins with images are not accepted yet: leave out image and imageKey")
-    pin = await ctx.repos.pins.create(viewer, new)
+    if image is not None and image_key is not None:
+        raise BadInput("give either image or imageKey, not both")
+    upload = await ctx.images.upload(image) if image is not None else None
+    info = upload.info if upload else None
+    if image_key is not None:
+        try:
+            info = await ctx.images.touch(check_image_key(image_key))
+        except NotFound:
+            raise BadInput(f"no image {image_key!r}: upload it with POST /media first") from None
+    if info is not None:
+        new = replace(
+            new, image_key=info.key, width=info.width, height=info.height,
+            dominant_color=info.dominant_color,
+        )  # fmt: skip
+    try:
+        pin = await ctx.repos.pins.create(viewer, new)
+    except BaseException:
+        if upload is not None and upload.created:
+            await discard_if_unused(ctx, upload.info.key)
+        raise
     ctx.fresh_loaders()
     return pin
+
+
+async def discard_if_unused(ctx: Context, image_key: str) -> None:
+    if not await ctx.repos.pins.image_keys_in_use([image_key]):
+        await ctx.images.remove(image_key)
 
 
 async def delete_pin(ctx: Context, pin_id: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.file_uploads import Upload
 
+from graph.errors import BadInput
 from graph.model import Privacy
 from graph.pins import NewPin
 from resolvers import writes
@@ -54,6 +55,17 @@ class CreatePinInput:
     image_key: str | None = strawberry.field(
         default=None, description="The `imageKey` of an image uploaded with POST /media."
     )
+
+
+async def read_upload(upload: object) -> bytes:
+    """The bytes of a multipart file (a Starlette UploadFile), or of a plain value."""
+    read = getattr(upload, "read", None)
+    if read is None:
+        raise BadInput("image must be a file sent as a GraphQL multipart request")
+    data = await read()
+    if not isinstance(data, bytes):
+        raise BadInput("image must be a file")
+    return data
 
 
 @strawberry.type(description="Writes; each needs a signed-in user.")
@@ -112,8 +124,9 @@ class Mutation:
             link=input.link,
             topics=input.topics,
         )
-        has_image = input.image is not None or input.image_key is not None
-        return Pin.of(await writes.create_pin(info.context, new, has_image=has_image))
+        image = await read_upload(input.image) if input.image is not None else None
+        pin = await writes.create_pin(info.context, new, image=image, image_key=input.image_key)
+        return Pin.of(pin)
 
     @strawberry.mutation(description="Delete a pin you created, from every board.")
     async def delete_pin(self, info: Info, id: PinId) -> bool:

@@ -183,7 +183,7 @@ class Image:
             ImageSize | None, strawberry.argument(description="Which rendition; MEDIUM by default.")
         ] = ImageSize.MEDIUM,
     ) -> str:
-        return info.context.image_url(self.key, (size or ImageSize.MEDIUM).name)
+        return info.context.images.url(self.key, (size or ImageSize.MEDIUM).name)
 
     width: int = strawberry.field(description="Width of the original, in pixels.")
     height: int = strawberry.field(description="Height of the original, in pixels.")

@@ -10,8 +10,9 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from schema.build import build_schema
-from server import health
+from server import health, media_routes
 from server.graphql import GraphQLEndpoint
+from server.media_routes import MediaUpload
 from server.observability import Metrics, RequestMiddleware
 from server.ratelimit import RateLimits
 from server.services import Services, open_services
@@ -37,6 +38,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
+            Route("/media", MediaUpload(), methods=["POST"]),
+            Route("/media/{key}/{size}", media_routes.serve, methods=["GET"]),
             Route(
                 "/graphql",
                 GraphQLEndpoint(build_schema(dev=settings.is_dev), dev=settings.is_dev),

@@ -14,6 +14,7 @@ from graph.connect import open_backend
 from graph.errors import Unavailable
 from graph.repos import Repositories
 from media.open import open_image_store
+from media.service import ImageService
 from media.store import ImageStore
 from server.embedded import EmbeddedServices
 from server.settings import EMBEDDED, Settings
@@ -29,13 +30,16 @@ class Services:
     media: ImageStore
     embedded: EmbeddedServices | None
     repos: Repositories = field(init=False)
+    images: ImageService = field(init=False)
 
     def __post_init__(self) -> None:
         self.repos = Repositories.over(self.graph)
-
-    def image_url(self, key: str, size: str) -> str:
-        """Where clients fetch an image rendition (served by the app)."""
-        return f"/media/{key}/{size.lower()}"
+        self.images = ImageService(
+            self.media,
+            max_bytes=self.settings.media_max_bytes,
+            max_pixels=self.settings.media_max_pixels,
+            url_ttl_s=self.settings.media_url_ttl_s,
+        )
 
 
 @asynccontextmanager

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     graph_fsync: Literal["always", "everysec", "no"] = "always"
     cache_maxmemory: str = "256mb"
     graph_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
+    media_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    media_max_pixels: int = Field(default=40_000_000, ge=10_000, le=200_000_000)
+    media_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     rate_limit_user: str = "1200/minute"
     rate_limit_anonymous: str = "600/minute"
 

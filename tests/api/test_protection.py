@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from graph.repos import Repositories
 from schema.build import MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_TOKENS
 from server.app import create_app
-from server.graphql import MAX_BODY_BYTES
+from server.guard import MAX_BODY_BYTES
 from server.services import Services
 from server.settings import Env, Settings
 from tests.utils.factories import make_board, make_user

@@ -27,6 +27,7 @@ SAMPLE = {
     "optional": "{}",
     "limit": "5",
     "boards": "5",
+    "keys": "[]",
     "afterKey": "null",
     "afterId": "null",
     "setDescription": "true",

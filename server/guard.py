@@ -1,0 +1,75 @@
+"""What every API request passes first: a body size cap, the caller's token, the rate limit
+and, for form posts, a CSRF check. Shared by /graphql and /media."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope
+
+from graph.errors import BadInput
+from resolvers.context import Viewer
+from server.auth import viewer_from
+from server.ratelimit import RateLimits
+from server.settings import Settings
+
+MAX_BODY_BYTES = 1_000_000
+MAX_UPLOAD_BODY_BYTES = 25_000_000
+# Content types a browser may send cross-site without a CORS preflight.
+SIMPLE_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
+PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit:,} bytes")
+
+
+def capped_request(scope: Scope, receive: Receive) -> Request:
+    """A request whose body stops being read once it passes the cap, declared length or not."""
+    limit = body_cap(scope)
+    seen = 0
+
+    async def capped_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return Request(scope, capped_receive)
+
+
+def body_cap(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type" and value.lower().startswith(b"multipart/"):
+            return MAX_UPLOAD_BODY_BYTES
+    return MAX_BODY_BYTES
+
+
+async def admit(request: Request, scope: str) -> Viewer | None:
+    """The caller (None when anonymous), once the token and the rate limit allow them."""
+    refuse_cross_site_forms(request)
+    settings: Settings = request.app.state.settings
+    viewer = viewer_from(request, settings.jwt_secret.get_secret_value())
+    address = request.client.host if request.client else "unknown"
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.check(viewer, address, scope)
+    return viewer
+
+
+def refuse_cross_site_forms(request: Request) -> None:
+    """CSRF: a request a plain HTML form could send must carry a header only scripts can set
+    (which forces a CORS preflight), as Apollo and strawberry recommend for uploads."""
+    if request.method != "POST":
+        return
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in SIMPLE_TYPES:
+        return
+    if any(request.headers.get(name, "").strip() for name in PREFLIGHT_HEADERS):
+        return
+    raise BadInput(
+        "refused as a possible cross-site request forgery: send a JSON content type, or the "
+        "header 'Apollo-Require-Preflight: true' with multipart uploads"
+    )

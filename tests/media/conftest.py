@@ -1,0 +1,43 @@
+"""Both image stores behind one fixture: the local directory, and the MinIO/S3 store against
+moto's S3 server on loopback (MinIO itself cannot be installed here)."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from media.open import open_image_store
+from media.service import ImageService
+from media.store import ImageStore
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, s3_endpoint: str
+) -> AsyncIterator[ImageStore]:
+    if request.param == "local":
+        yield await open_image_store("embedded", tmp_path / "media")
+    else:
+        bucket = f"pins-{uuid.uuid4().hex[:10]}"  # created by the store, as in production
+        yield await open_image_store(f"s3+http://test:secret@{s3_endpoint}/{bucket}", tmp_path)
+
+
+@pytest.fixture
+def images(store: ImageStore) -> ImageService:
+    return ImageService(store, max_bytes=2_000_000, max_pixels=30_000_000)

@@ -1,0 +1,55 @@
+"""One contract for both image stores."""
+
+import time
+
+import httpx
+import pytest
+
+from graph.errors import BadInput, NotFound
+from media.store import ImageStore, LocalImageStore
+
+
+async def test_put_get_exists_delete(store: ImageStore) -> None:
+    await store.put("images/abc/thumb", b"bytes", "image/webp")
+    assert await store.get("images/abc/thumb") == b"bytes"
+    assert await store.exists("images/abc/thumb")
+    assert not await store.exists("images/abc/small")
+    await store.delete("images/abc/thumb")
+    assert not await store.exists("images/abc/thumb")
+    with pytest.raises(NotFound):
+        await store.get("images/abc/thumb")
+    await store.delete("images/abc/thumb")  # deleting twice is fine
+
+
+async def test_list_by_prefix_with_times_and_sizes(store: ImageStore) -> None:
+    before = time.time() - 5
+    await store.put("images/k1/a", b"12345", "image/webp")
+    await store.put("images/k1/b", b"1", "image/webp")
+    await store.put("other/x", b"1", "image/webp")
+    listed = await store.list("images/")
+    assert [(o.key, o.size) for o in listed] == [("images/k1/a", 5), ("images/k1/b", 1)]
+    assert all(o.modified_at >= before for o in listed)
+
+
+async def test_keys_cannot_escape(store: ImageStore) -> None:
+    for key in ("../etc/passwd", "/abs", "a/../../b", ""):
+        with pytest.raises(BadInput):
+            await store.put(key, b"x", "image/webp")
+
+
+async def test_ping(store: ImageStore) -> None:
+    await store.ping()
+
+
+async def test_presigned_urls_fetch_the_object(store: ImageStore) -> None:
+    await store.put("images/p/medium", b"picture", "image/webp")
+    url = store.presigned_url("images/p/medium", 60)
+    if isinstance(store, LocalImageStore):
+        assert url is None  # the app serves local files itself (tests/api/test_media.py)
+        return
+    assert url is not None
+    assert "X-Amz-Expires=60" in url
+    response = httpx.get(url)
+    assert response.status_code == 200
+    assert response.content == b"picture"
+    assert response.headers["content-type"] == "image/webp"
