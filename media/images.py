@@ -90,7 +90,8 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError:  # Pillow's own, far higher, limit
-        raise BadInput(f"the image is too large: at most {max_pixels:,} pixels are accepted")
+        message = f"the image is too large: at most {max_pixels:,} pixels are accepted"
+        raise BadInput(message) from None
     except UnidentifiedImageError:
         raise BadInput("not an image in an accepted format (JPEG, PNG, WebP, GIF)") from None
     except (OSError, ValueError, SyntaxError) as error:

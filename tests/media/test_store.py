@@ -49,7 +49,8 @@ async def test_presigned_urls_fetch_the_object(store: ImageStore) -> None:
         return
     assert url is not None
     assert "X-Amz-Expires=60" in url
-    response = httpx.get(url)
+    async with httpx.AsyncClient() as http:
+        response = await http.get(url)
     assert response.status_code == 200
     assert response.content == b"picture"
     assert response.headers["content-type"] == "image/webp"
