@@ -60,6 +60,7 @@ MATCH (u:User {id: r.creator})
 CREATE (u)-[:CREATED]->(p:Pin {id: r.id, creatorId: r.creator, title: r.title,
                                description: r.description,
                                createdAt: r.createdAt, lang: r.lang})
+SET p += r.image
 WITH p, r
 UNWIND r.topics AS name
 MATCH (t:Topic {name: name})
@@ -190,6 +191,7 @@ def generate(sizes: Sizes, seed: int = 7) -> SeedGraph:
             "id": ids.at(created), "creator": user["id"], "title": title,
             "description": f"{title.lower()}, saved for {', '.join(board_topics[b])}",
             "createdAt": created, "lang": user["lang"], "topics": board_topics[b],
+            "image": {},  # imageKey, width, height, dominantColor when images are attached
         })  # fmt: skip
         saves.append({"pin": pins[-1]["id"], "board": boards[b]["id"], "at": created,
                       "by": user["id"]})  # fmt: skip

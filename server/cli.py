@@ -32,6 +32,7 @@ from graph.errors import DomainError, NotFound
 from graph.migrate import Migration, MigrationError
 from graph.seed import Sizes
 from graph.users import UserRepo
+from media import demo as demo_images
 from resolvers.context import Role
 from server.app import create_app
 from server.auth import DEFAULT_TTL_S, MAX_TTL_S, issue_token
@@ -139,7 +140,8 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
         await apply_migrations(services.graph, quiet=True)
         if demo and await seed_module.is_empty(services.graph):
             err.print("the graph is empty: loading demo data (pingraph seed --small)")
-            await load_with_progress(services.graph, seed_module.generate(Sizes.small()))
+            graph = seed_module.generate(Sizes.small())
+            await load_with_progress(services, graph, images=True)
         if demo and settings.is_dev:
             await print_demo_token(services, settings)
         app = create_app(settings, services=services)
@@ -271,6 +273,41 @@ def token_issue(
     run(go())
 
 
+media_cli = typer.Typer(no_args_is_help=True, help="Manage stored images.")
+cli.add_typer(media_cli, name="media")
+
+
+@media_cli.command("gc")
+def media_gc(
+    grace_hours: Annotated[
+        float, typer.Option(min=0, help="Keep images used or uploaded within this many hours.")
+    ] = 24.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, delete nothing.")] = False,
+) -> None:
+    """Delete stored images that no pin uses (uploads whose pin never came, deleted pins)."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with open_services(settings) as services:
+            await apply_migrations(services.graph, quiet=True)
+            with err.status("looking for unused images..."):
+                found = await services.images.collect_garbage(
+                    services.repos.pins.image_keys_in_use,
+                    grace_s=grace_hours * 3600,
+                    dry_run=dry_run,
+                )
+            verb = "would delete" if dry_run else "deleted"
+            err.print(
+                f"{verb} {len(found.images):,} unused images "
+                f"({found.objects:,} objects, {found.bytes / 1e6:,.1f} MB)",
+                highlight=False,
+            )
+            for key in found.images[:20] if dry_run else []:
+                typer.echo(key)
+
+    run(go())
+
+
 @cli.command()
 def seed(
     small: Annotated[bool, typer.Option("--small", help="The demo size.")] = False,
@@ -279,6 +316,9 @@ def seed(
     saves: Annotated[int, typer.Option(min=1, help="Pin-board saves in all.")] = 1_000_000,
     random_seed: Annotated[int, typer.Option("--seed", help="Same seed, same graph.")] = 7,
     batch: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per write.")] = 5_000,
+    images: Annotated[
+        bool, typer.Option(help="Give pins generated pictures (a few per topic).")
+    ] = True,
 ) -> None:
     """Load a deterministic Pinterest-like graph into an empty store."""
     settings = settings_or_exit()
@@ -294,7 +334,7 @@ def seed(
             with err.status(f"generating {sizes.saves:,} saves..."):
                 graph = seed_module.generate(sizes, random_seed)
             started = time.perf_counter()
-            await load_with_progress(services.graph, graph, batch=batch)
+            await load_with_progress(services, graph, images=images, batch=batch)
             elapsed = time.perf_counter() - started
             err.print(
                 f"loaded {len(graph.users):,} users, {len(graph.boards):,} boards, "
@@ -306,7 +346,7 @@ def seed(
 
 
 async def load_with_progress(
-    backend: GraphBackend, graph: seed_module.SeedGraph, *, batch: int = 5_000
+    services: Services, graph: seed_module.SeedGraph, *, images: bool, batch: int = 5_000
 ) -> None:
     with Progress(
         TextColumn("{task.description:<18}"),
@@ -322,7 +362,13 @@ async def load_with_progress(
                 tasks[phase] = bar.add_task(phase, total=total)
             bar.update(tasks[phase], completed=done)
 
-        await seed_module.load(backend, graph, batch=batch, progress=progress)
+        if images:
+            await demo_images.attach_images(
+                services.images,
+                graph.pins,
+                progress=lambda done, total: progress("images", done, total),
+            )
+        await seed_module.load(services.graph, graph, batch=batch, progress=progress)
 
 
 def main() -> None:

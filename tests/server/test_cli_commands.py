@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -10,7 +11,11 @@ from pathlib import Path
 
 import jwt
 
+from graph import seed
+from media.service import ImageService
+from media.store import LocalImageStore
 from server.settings import DEV_JWT_SECRET
+from tests.utils import images
 
 PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
 
@@ -54,13 +59,33 @@ def test_user_create_prints_the_id_and_refuses_bad_input(tmp_path: Path) -> None
     assert "Traceback" not in invalid.stderr + duplicate.stderr
 
 
-def test_seed_small_loads_once(tmp_path: Path) -> None:
-    loaded = pingraph(tmp_path, "seed", "--small")
+def test_seed_small_loads_once_with_pictures_and_media_gc_keeps_them(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    loaded = pingraph(data_dir, "seed", "--small")
     assert loaded.returncode == 0, loaded.stderr
     assert "8,000 saves" in loaded.stderr
-    again = pingraph(tmp_path, "seed", "--small")
+    pictures = {p.parent.name for p in (data_dir / "media" / "images").glob("*/meta.json")}
+    first_topics = {pin["topics"][0] for pin in seed.generate(seed.Sizes.small()).pins}
+    assert len(first_topics) < len(pictures) <= 4 * len(first_topics)  # up to four per topic
+    again = pingraph(data_dir, "seed", "--small")
     assert again.returncode == 1
     assert "already has users" in again.stderr
+
+    orphan = asyncio.run(store_orphan(data_dir / "media"))
+    dry = pingraph(data_dir, "media", "gc", "--grace-hours", "0", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete 1 unused images" in dry.stderr
+    assert dry.stdout.split() == [orphan]
+    done = pingraph(data_dir, "media", "gc", "--grace-hours", "0")
+    assert "deleted 1 unused images (5 objects" in done.stderr
+    left = {p.parent.name for p in (data_dir / "media" / "images").glob("*/meta.json")}
+    assert left == pictures  # every seeded picture is used by a pin
+
+
+async def store_orphan(media_dir: Path) -> str:
+    """An upload whose pin never came."""
+    service = ImageService(LocalImageStore(media_dir))
+    return (await service.upload(images.jpeg(color=(1, 99, 1)))).info.key
 
 
 def test_token_issue(tmp_path: Path) -> None:
