@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ from PIL import Image
 
 from graph.repos import Repositories
 from media.images import content_key
+from media.open import open_image_store
 from resolvers.context import Role
 from server.app import create_app
 from server.guard import MAX_UPLOAD_BODY_BYTES
@@ -205,3 +208,32 @@ async def test_byte_caps(settings: Settings, services: Services, repos: Reposito
         huge = await post_media(api, b"\0" * (MAX_UPLOAD_BODY_BYTES + 1), token=token)
         assert huge.status_code == 413
         assert huge.json()["error"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_minio_store_serves_presigned_urls(
+    settings: Settings, services: Services, repos: Repositories, s3_endpoint: str, tmp_path: Path
+) -> None:
+    bucket = f"pins-{uuid.uuid4().hex[:8]}"
+    store = await open_image_store(f"s3+http://k:s@{s3_endpoint}/{bucket}", tmp_path)
+    own = dataclasses.replace(services, media=store)
+    transport = httpx.ASGITransport(app=create_app(settings, services=own))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        api = Api(http, settings)
+        user = await make_user(repos)
+        board = await make_board(repos, user)
+        token = api.token(user)
+        uploaded = (await post_media(api, samples.jpeg(640, 320), token=token)).json()
+        small = uploaded["urls"]["SMALL"]
+        assert small.startswith(f"http://{s3_endpoint}/{bucket}/images/")
+        assert "X-Amz-Signature=" in small
+        variables = {
+            "input": {"title": "S3", "boardId": board.id, "imageKey": uploaded["imageKey"]}
+        }
+        pin = (await api.data(CREATE_PIN, variables, token=token))["createPin"]
+        assert "X-Amz-Signature=" in pin["image"]["url"]
+        redirect = await http.get(f"/media/{uploaded['imageKey']}/small")
+        assert redirect.status_code == 307
+        async with httpx.AsyncClient() as outside:
+            fetched = await outside.get(redirect.headers["location"])
+        assert fetched.status_code == 200
+        assert Image.open(io.BytesIO(fetched.content)).size == (474, 237)
