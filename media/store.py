@@ -100,7 +100,9 @@ class S3ImageStore:
     """MinIO (or any S3 server) through the `minio` SDK, whose calls block: run them in threads.
 
     URL form: ``s3://ACCESS:SECRET@host:port/bucket`` (TLS) or ``s3+http://...`` (plain HTTP),
-    with an optional ``?region=...``.
+    with optional ``?region=...`` and ``&public=https://images.example.com``: the address
+    clients reach the server at, when it differs from the app's (a signature covers the
+    host, so presigned URLs are signed for that address).
     """
 
     def __init__(self, url: str) -> None:
@@ -112,7 +114,8 @@ class S3ImageStore:
         if parts.port:
             endpoint += f":{parts.port}"
         # A known region lets the SDK sign URLs without asking the server for it.
-        region = parse_qs(parts.query).get("region", ["us-east-1"])[0]
+        query = parse_qs(parts.query)
+        region = query.get("region", ["us-east-1"])[0]
         self.client = Minio(
             endpoint,
             access_key=parts.username,
@@ -120,6 +123,18 @@ class S3ImageStore:
             secure=parts.scheme == "s3",
             region=region,
         )
+        self.signer = self.client
+        if "public" in query:
+            public = urlsplit(query["public"][0])
+            if public.scheme not in ("http", "https") or not public.netloc:
+                raise ValueError("the media URL's public= must be an http(s) URL")
+            self.signer = Minio(
+                public.netloc,
+                access_key=parts.username,
+                secret_key=parts.password,
+                secure=public.scheme == "https",
+                region=region,
+            )
 
     async def ensure_bucket(self) -> None:
         def create() -> None:
@@ -189,7 +204,7 @@ class S3ImageStore:
     def presigned_url(self, key: str, expires_s: int) -> str | None:
         """Signed locally (the region is known), so no request to the server."""
         return str(
-            self.client.presigned_get_object(
+            self.signer.presigned_get_object(
                 self.bucket, check_key(key), expires=timedelta(seconds=expires_s)
             )
         )

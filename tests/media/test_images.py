@@ -40,9 +40,12 @@ def test_accepted_formats_by_content() -> None:
     assert (gif.width, gif.height) == (120, 80)
 
 
-def test_exif_and_gps_are_removed_and_orientation_applied() -> None:
-    result = process(images.jpeg(400, 300, gps=True, rotate=True))
-    assert (result.width, result.height) == (300, 400)  # turned upright
+@pytest.mark.parametrize("rotate", [True, False], ids=["rotated", "upright"])
+def test_exif_and_gps_are_removed_and_orientation_applied(rotate: bool) -> None:
+    upload = images.jpeg(400, 300, gps=True, rotate=rotate)
+    assert b"Exif" in upload
+    result = process(upload)
+    assert (result.width, result.height) == ((300, 400) if rotate else (400, 300))
     for rendition in result.renditions.values():
         stored = Image.open(io.BytesIO(rendition.data))
         assert not stored.getexif()

@@ -1,11 +1,13 @@
 """One contract for both image stores."""
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from graph.errors import BadInput, NotFound
+from media.open import open_image_store
 from media.store import ImageStore, LocalImageStore
 
 
@@ -54,3 +56,17 @@ async def test_presigned_urls_fetch_the_object(store: ImageStore) -> None:
     assert response.status_code == 200
     assert response.content == b"picture"
     assert response.headers["content-type"] == "image/webp"
+
+
+async def test_presigned_urls_use_the_public_address(s3_endpoint: str, tmp_path: Path) -> None:
+    port = s3_endpoint.rsplit(":", 1)[1]
+    url = f"s3+http://k:s@{s3_endpoint}/public-bucket?public=http://localhost:{port}"
+    store = await open_image_store(url, tmp_path)
+    await store.put("images/q/thumb", b"thumb", "image/webp")
+    signed = store.presigned_url("images/q/thumb", 60)
+    assert signed is not None
+    assert signed.startswith(f"http://localhost:{port}/public-bucket/images/q/thumb?")
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(signed)).content == b"thumb"
+    with pytest.raises(ValueError, match="public="):
+        await open_image_store(f"s3+http://k:s@{s3_endpoint}/b?public=nonsense", tmp_path)
