@@ -176,8 +176,11 @@ async def test_create_pin_with_a_multipart_upload(
     assert body["data"]["createPin"]["image"]["width"] == 500
     assert content_key(data) in await stored_keys(services)
     before = await stored_keys(services)
-    bad = await multipart_create_pin(api, token, board.id, samples.SVG)
-    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    hostile = [b"", b"text named photo.jpg", samples.SVG, samples.jpeg()[:1500], samples.png_bomb()]
+    for data in hostile:
+        bad = await multipart_create_pin(api, token, board.id, data)
+        assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert bad["data"] is None
     assert await stored_keys(services) == before
     assert len((await repos.boards.pins(board.id, user.id, 10, None)).items) == 1
 
