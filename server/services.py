@@ -17,7 +17,7 @@ from media.open import open_image_store
 from media.service import ImageService
 from media.store import ImageStore
 from server.embedded import EmbeddedServices
-from server.settings import EMBEDDED, Settings
+from server.settings import EMBEDDED, Settings, SettingsError
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
         )
         stack.push_async_callback(cache.aclose)
-        media = await open_image_store(settings.media_url, settings.media_dir)
+        try:
+            media = await open_image_store(settings.media_url, settings.media_dir)
+        except ValueError as error:
+            raise SettingsError(f"PINGRAPH_MEDIA_URL: {error}") from None
         yield Services(settings, graph, cache, media, embedded)
 
 

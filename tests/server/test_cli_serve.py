@@ -141,3 +141,9 @@ def test_graph_server_that_does_not_answer_is_one_clear_line(tmp_path: Path) -> 
 def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
     stderr = _serve_fails(tmp_path, PINGRAPH_REDIS_URL="http://nope")
     assert "PINGRAPH_REDIS_URL" in stderr
+
+
+def test_bad_media_public_address_is_one_clear_line(tmp_path: Path) -> None:
+    url = "s3+http://k:s@127.0.0.1:1/pins?public=nonsense"
+    stderr = _serve_fails(tmp_path, PINGRAPH_MEDIA_URL=url)
+    assert "PINGRAPH_MEDIA_URL: the media URL's public= must be an http(s) URL" in stderr
