@@ -8,6 +8,8 @@ saved or hid are left out. The walks issue replaces this ranking with a personal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from graph.backend import GraphBackend
 from graph.cypher import after, filtered_page, visible_pins
 from graph.model import Page, Pin
@@ -46,6 +48,32 @@ RETURN count(p) AS n
 """
 
 
+# What a user did lately, for walk-based personalisation: their saves and engagements.
+RECENT_SAVES = """
+MATCH (:User {id: $viewer})-[:OWNS]->(:Board)<-[s:SAVED_TO]-(p:Pin)
+RETURN p.id AS id, max(s.at) AS at
+ORDER BY at DESC
+LIMIT $limit
+"""
+RECENT_ENGAGEMENTS = """
+MATCH (:User {id: $viewer})-[e:ENGAGED]->(p:Pin)
+RETURN p.id AS id, e.kind AS kind, e.at AS at
+ORDER BY at DESC
+LIMIT $limit
+"""
+FOLLOWED_TOPIC_NAMES = """
+MATCH (:User {id: $viewer})-[:FOLLOWS]->(t:Topic)
+RETURN t.name AS name
+"""
+
+
+@dataclass(frozen=True)
+class Signals:
+    saves: list[tuple[str, int]]  # (pin id, epoch ms), newest first
+    engagements: list[tuple[str, str, int]]  # (pin id, kind, epoch ms), newest first
+    topics: list[str]  # followed topic names
+
+
 class FeedRepo:
     def __init__(self, backend: GraphBackend) -> None:
         self.backend = backend
@@ -55,6 +83,17 @@ class FeedRepo:
             self.backend, HOME, {"viewer": viewer},
             first=first, after_cursor=after_, visible=PinRepo(self.backend).visible_to(viewer),
         )  # fmt: skip
+
+    async def signals(self, viewer: str, limit: int = 200) -> Signals:
+        params = {"viewer": viewer, "limit": limit}
+        saves = await self.backend.read(RECENT_SAVES, params)
+        engagements = await self.backend.read(RECENT_ENGAGEMENTS, params)
+        topics = await self.backend.read(FOLLOWED_TOPIC_NAMES, {"viewer": viewer})
+        return Signals(
+            [(row["id"], int(row["at"])) for row in saves],
+            [(row["id"], row["kind"], int(row["at"])) for row in engagements],
+            sorted(row["name"] for row in topics),
+        )
 
     async def home_count(self, viewer: str) -> int:
         rows = await self.backend.read(HOME_COUNT, {"viewer": viewer})

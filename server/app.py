@@ -10,9 +10,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from schema.build import build_schema
-from server import health, media_routes
+from server import health, media_routes, walk_routes
 from server.graphql import GraphQLEndpoint
-from server.media_routes import MediaUpload
 from server.observability import Metrics, RequestMiddleware
 from server.ratelimit import RateLimits
 from server.services import Services, open_services
@@ -38,7 +37,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
-            Route("/media", MediaUpload(), methods=["POST"]),
+            Route("/media", media_routes.upload_endpoint, methods=["POST"]),
+            Route("/walks/related", walk_routes.related_endpoint, methods=["POST"]),
+            Route("/walks/feed", walk_routes.feed_endpoint, methods=["POST"]),
+            Route("/walks/batch", walk_routes.batch_endpoint, methods=["POST"]),
+            Route("/walks/graph", walk_routes.graph_endpoint, methods=["GET"]),
             Route("/media/{key}/{size}", media_routes.serve, methods=["GET"]),
             Route(
                 "/graphql",

@@ -34,12 +34,16 @@ from graph.seed import Sizes
 from graph.users import UserRepo
 from media import demo as demo_images
 from resolvers.context import Role
+from server import walk_snapshots
 from server.app import create_app
 from server.auth import DEFAULT_TTL_S, MAX_TTL_S, issue_token
 from server.embedded import EmbeddedError
 from server.observability import configure_logging
 from server.services import Services, open_services
 from server.settings import Settings, SettingsError, load_settings
+from walks import graph as walk_graph
+from walks.build import DEFAULT_MAX_BOARD_DEGREE, build_and_save
+from walks.engine import WalkEngine
 
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="pingraph: pins, boards and walks."
@@ -144,6 +148,8 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
             await load_with_progress(services, graph, images=True)
         if demo and settings.is_dev:
             await print_demo_token(services, settings)
+        services.walks = await load_walks(services)
+        watcher = asyncio.create_task(walk_snapshots.watch(services))
         app = create_app(settings, services=services)
         config = uvicorn.Config(
             app,
@@ -162,7 +168,10 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
             highlight=False,
             soft_wrap=True,
         )
-        await server.serve(sockets=[sock])
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            watcher.cancel()
 
 
 async def print_demo_token(services: Services, settings: Settings) -> None:
@@ -269,6 +278,63 @@ def token_issue(
             user = await services.repos.users.by_handle(handle)
             secret = settings.jwt_secret.get_secret_value()
             typer.echo(issue_token(secret, user.id, role or [Role.USER], ttl))
+
+    run(go())
+
+
+async def load_walks(services: Services) -> WalkEngine:
+    with Progress(
+        TextColumn("{task.description:<18}"), TextColumn("{task.fields[edges]:,} edges"),
+        TimeElapsedColumn(), console=err, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("walk graph", total=None, edges=0)
+
+        def progress(boards: int, edges: int) -> None:
+            bar.update(task, edges=edges)
+
+        return await walk_snapshots.load_or_build(services, progress)
+
+
+walks_cli = typer.Typer(no_args_is_help=True, help="Pixie walk-graph snapshots.")
+cli.add_typer(walks_cli, name="walks")
+
+
+@walks_cli.command("build")
+def walks_build(
+    max_board_degree: Annotated[
+        int, typer.Option(min=1, help="Leave out boards with more pins than this.")
+    ] = DEFAULT_MAX_BOARD_DEGREE,
+    prune_delta: Annotated[
+        float | None,
+        typer.Option(min=0.1, max=1.0, help="Keep ceil(d**delta) boards of a pin of degree d."),
+    ] = None,
+) -> None:
+    """Build a walk snapshot from the graph store; a running server swaps it in."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with open_services(settings) as services:
+            await apply_migrations(services.graph, quiet=True)
+            with Progress(
+                TextColumn("exporting public saves"), TextColumn("{task.fields[boards]:,} boards"),
+                TextColumn("{task.fields[edges]:,} edges"), TimeElapsedColumn(), console=err,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("export", total=None, boards=0, edges=0)
+
+                def progress(boards: int, edges: int) -> None:
+                    bar.update(task, boards=boards, edges=edges)
+
+                path = await build_and_save(
+                    services.graph, settings.walks_dir, progress=progress,
+                    max_board_degree=max_board_degree, prune_delta=prune_delta,
+                )  # fmt: skip
+            built = walk_graph.load(path)
+            err.print(
+                f"walk graph {built.version}: {built.pins:,} pins, {built.boards:,} boards, "
+                f"{built.edges:,} edges, {built.nbytes() / max(built.edges, 1):.1f} bytes/edge, "
+                f"built in {built.stats['export_s'] + built.stats['build_s']:.1f}s ({path})",
+                highlight=False,
+            )
 
     run(go())
 

@@ -3,11 +3,15 @@ and, for form posts, a CSRF check. Shared by /graphql and /media."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.types import Message, Receive, Scope
+from collections.abc import Awaitable, Callable
 
-from graph.errors import BadInput
-from resolvers.context import Viewer
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+
+from graph.errors import BadInput, DomainError, Forbidden, RateLimited, Unauthenticated
+from resolvers.context import Role, Viewer
 from server.auth import viewer_from
 from server.ratelimit import RateLimits
 from server.settings import Settings
@@ -73,3 +77,53 @@ def refuse_cross_site_forms(request: Request) -> None:
         "refused as a possible cross-site request forgery: send a JSON content type, or the "
         "header 'Apollo-Require-Preflight: true' with multipart uploads"
     )
+
+
+Handler = Callable[[Request, Viewer | None], Awaitable[Response]]
+
+
+class Guarded:
+    """An ASGI endpoint for a REST handler: body cap, token, rate limit and roles first;
+    domain errors become `{"error": {"code", "message"}}` with their HTTP status."""
+
+    def __init__(
+        self, handler: Handler, *, scope: str, roles: frozenset[Role] | None = None
+    ) -> None:
+        self.handler, self.scope, self.roles = handler, scope, roles
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = capped_request(scope, receive)
+        try:
+            viewer = await admit(request, self.scope)
+            if self.roles is not None:
+                if viewer is None:
+                    raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
+                if not self.roles & viewer.roles:
+                    names = " or ".join(sorted(role.value for role in self.roles))
+                    raise Forbidden(f"this needs a token with the {names} role")
+            response = await self.handler(request, viewer)
+        except DomainError as error:
+            response = error_response(error)
+        except BodyTooLarge as error:
+            response = error_response(BadInput(str(error)), status=413)
+        finally:
+            await request.close()
+        await response(scope, receive, send)
+
+
+def error_response(error: DomainError, status: int | None = None) -> JSONResponse:
+    headers = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse(
+        {"error": {"code": error.code, "message": str(error)}},
+        status_code=status or error.http_status,
+        headers=headers,
+    )
+
+
+async def json_body(request: Request) -> object:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as error:
+        raise BadInput(f"the body is not valid JSON: {error}") from None

@@ -10,40 +10,19 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import Receive, Scope, Send
 
-from graph.errors import BadInput, DomainError, Forbidden, RateLimited, Unauthenticated
+from graph.errors import BadInput, DomainError
 from media.service import ImageInfo, ImageService, check_image_key
-from resolvers.context import Role
-from server.guard import BodyTooLarge, admit, capped_request
+from resolvers.context import Role, Viewer
+from server.guard import BodyTooLarge, Guarded, error_response
 from server.services import Services
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SIZES = ("thumb", "small", "medium", "original")
 
 
-class MediaUpload:
-    """An ASGI endpoint rather than a function: the body cap must wrap `receive`."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = capped_request(scope, receive)
-        try:
-            response = await upload(request)
-        except DomainError as error:
-            response = error_response(error)
-        except BodyTooLarge as error:
-            response = error_response(BadInput(str(error)), status=413)
-        finally:
-            await request.close()  # the spooled temporary file
-        await response(scope, receive, send)
-
-
-async def upload(request: Request) -> Response:
-    viewer = await admit(request, "media")
-    if viewer is None:
-        raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
-    if Role.USER not in viewer.roles:
-        raise Forbidden("this needs a token with the 'user' role")
+async def upload(request: Request, viewer: Viewer | None) -> Response:
+    """POST /media (signed in, role user; see `upload_endpoint`)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadInput("send the image as multipart/form-data in a field named 'file'")
     try:
@@ -93,12 +72,4 @@ async def serve(request: Request) -> Response:
     )
 
 
-def error_response(error: DomainError, status: int | None = None) -> JSONResponse:
-    headers = {}
-    if isinstance(error, RateLimited):
-        headers["Retry-After"] = str(error.retry_after)
-    return JSONResponse(
-        {"error": {"code": error.code, "message": str(error)}},
-        status_code=status or error.http_status,
-        headers=headers,
-    )
+upload_endpoint = Guarded(upload, scope="media", roles=frozenset({Role.USER}))

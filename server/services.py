@@ -18,6 +18,7 @@ from media.service import ImageService
 from media.store import ImageStore
 from server.embedded import EmbeddedServices
 from server.settings import EMBEDDED, Settings, SettingsError
+from walks.engine import WalkEngine
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +32,7 @@ class Services:
     embedded: EmbeddedServices | None
     repos: Repositories = field(init=False)
     images: ImageService = field(init=False)
+    walks: WalkEngine | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.repos = Repositories.over(self.graph)

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         return self.data_dir / "embedded"
 
     @property
+    def walks_dir(self) -> Path:
+        """Walk-graph snapshots: built by `pingraph walks build`, loaded by the server."""
+        return self.data_dir / "walks"
+
+    @property
     def media_dir(self) -> Path:
         """Where the local image store keeps files when PINGRAPH_MEDIA_URL is embedded."""
         if self.media_url == EMBEDDED:

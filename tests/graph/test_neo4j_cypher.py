@@ -19,6 +19,7 @@ import pytest
 
 import graph.boards
 import graph.dialect
+import graph.export
 import graph.feed
 import graph.migrate
 import graph.pins
@@ -34,6 +35,7 @@ MODULES: list[ModuleType] = [
     graph.pins,
     graph.topics,
     graph.feed,
+    graph.export,
     graph.migrate,
     graph.dialect,
 ]

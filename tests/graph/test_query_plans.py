@@ -28,6 +28,7 @@ SAMPLE = {
     "limit": "5",
     "boards": "5",
     "keys": "[]",
+    "after": "''",
     "afterKey": "null",
     "afterId": "null",
     "setDescription": "true",

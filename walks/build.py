@@ -1,0 +1,65 @@
+"""Build a walk snapshot from the graph store (either backend): stream, index, prune, save."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from graph.backend import GraphBackend
+from graph.export import public_boards
+from walks import graph as walk_graph
+from walks.graph import WalkGraph
+
+DEFAULT_MAX_BOARD_DEGREE = 50_000
+
+
+async def build_from_store(
+    backend: GraphBackend,
+    *,
+    max_board_degree: int | None = DEFAULT_MAX_BOARD_DEGREE,
+    prune_delta: float | None = None,
+    batch: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> WalkGraph:
+    """The walk graph of every public save. `progress(boards, edges)` as batches arrive."""
+    started = time.perf_counter()
+    pin_index: dict[str, int] = {}
+    board_ids: list[str] = []
+    board_topics: list[list[str]] = []
+    board_langs: list[str] = []
+    edge_pins: list[int] = []
+    edge_boards: list[int] = []
+    async for row in public_boards(backend, batch=batch):
+        board = len(board_ids)
+        board_ids.append(row.board)
+        board_topics.append(row.topics)
+        board_langs.append(row.lang)
+        for pin in row.pins:
+            edge_pins.append(pin_index.setdefault(pin, len(pin_index)))
+            edge_boards.append(board)
+        if progress and board % batch == batch - 1:
+            progress(len(board_ids), len(edge_pins))
+    if progress:
+        progress(len(board_ids), len(edge_pins))
+    built = walk_graph.build(
+        list(pin_index),
+        board_ids,
+        np.array(edge_pins, dtype=np.int64),
+        np.array(edge_boards, dtype=np.int64),
+        board_topics,
+        board_langs,
+        max_board_degree=max_board_degree,
+        prune_delta=prune_delta,
+    )
+    built.stats["export_s"] = round(time.perf_counter() - started - built.stats["build_s"], 3)
+    return built
+
+
+async def build_and_save(backend: GraphBackend, directory: Path, **options: object) -> Path:
+    built = await build_from_store(backend, **options)  # type: ignore[arg-type]
+    path = walk_graph.save(built, directory)
+    walk_graph.prune_old(directory)
+    return path

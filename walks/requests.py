@@ -1,0 +1,85 @@
+"""The walk endpoints' request bodies: validated, with the limits of DESIGN.md §6."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from graph.errors import BadInput
+from walks.engine import MAX_QUERY_PINS, MAX_STEPS, MAX_TOP_K, Query
+
+
+class Bias(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topics: list[str] = Field(default_factory=list, max_length=20)
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+
+
+class EarlyStop(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    np: int = Field(default=2000, ge=1, le=1_000_000)
+    nv: int = Field(default=4, ge=1, le=1_000_000)
+
+
+class WalkOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    steps: int = Field(default=100_000, ge=1, le=MAX_STEPS)
+    restart: float = Field(default=0.5, gt=0.0, le=1.0)
+    top_k: int = Field(default=50, ge=1, le=MAX_TOP_K, alias="topK")
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    bias: Bias | None = None
+    early_stop: EarlyStop | None = Field(default=None, alias="earlyStop")
+    exclude: list[str] = Field(default_factory=list, max_length=10_000)
+
+    def query(self, pins: dict[str, float]) -> Query:
+        return Query(
+            pins=pins,
+            steps=self.steps,
+            restart=self.restart,
+            top_k=self.top_k,
+            seed=self.seed,
+            topics=self.bias.topics if self.bias else [],
+            lang=self.bias.lang if self.bias else None,
+            early_np=self.early_stop.np if self.early_stop else 0,
+            early_nv=self.early_stop.nv if self.early_stop else 0,
+            exclude=self.exclude,
+        )
+
+
+class RelatedRequest(WalkOptions):
+    id: str | int | None = None  # echoed in /walks/batch answers
+    pins: dict[str, float] | list[str]
+
+    @field_validator("pins")
+    @classmethod
+    def _pins(cls, value: dict[str, float] | list[str]) -> dict[str, float] | list[str]:
+        if not value:
+            raise ValueError("give at least one pin")
+        if len(value) > MAX_QUERY_PINS:
+            raise ValueError(f"at most {MAX_QUERY_PINS} query pins")
+        if isinstance(value, dict) and any(w <= 0 or w > 1e6 for w in value.values()):
+            raise ValueError("weights must be positive numbers up to 1,000,000")
+        return value
+
+    def to_query(self) -> Query:
+        pins = self.pins if isinstance(self.pins, dict) else dict.fromkeys(self.pins, 1.0)
+        return self.query(pins)
+
+
+class FeedRequest(WalkOptions):
+    user_id: str = Field(alias="userId", min_length=1, max_length=64)
+
+
+def parse[T: BaseModel](model: type[T], body: Any) -> T:
+    """Validate a decoded JSON body; BadInput names every wrong field."""
+    if not isinstance(body, dict):
+        raise BadInput("the body must be a JSON object")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            where = ".".join(str(part) for part in item["loc"]) or "body"
+            problems.append(f"{where}: {item['msg']}")
+        raise BadInput("; ".join(problems)) from None
