@@ -186,7 +186,7 @@ def test_unknown_and_excluded_pins() -> None:
             exclude=[ids[1]],
             steps=20_000,
             seed=1,
-        )  # fmt: skip
+        )
     )
     assert set(result.unknown_pins) == {"nonsense", ulid("pin", 999)}
     returned = {h.pin_id for h in result.items}
