@@ -38,6 +38,7 @@ class Query:
     early_np: int = 0
     early_nv: int = 0
     exclude: list[str] = field(default_factory=list)
+    keep_query_pins: bool = False  # a newcomer's popular seed pins are good results too
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ class WalkEngine:
         scratch.boost[reached] = 0.0
         scratch.visits[reached] = 0
         excluded, _ = graph.pin_index(query.exclude)
-        keep = ~np.isin(reached, np.concatenate([indices, excluded]))
+        dropped = excluded if query.keep_query_pins else np.concatenate([indices, excluded])
+        keep = ~np.isin(reached, dropped)
         reached, scores, visits = reached[keep], scores[keep], visits[keep]
         top = _top(scores, visits, query.top_k)
         pin_ids = graph.pin_ids[reached[top]]

@@ -62,11 +62,12 @@ def popular_pins(
 def feed_query(signals: Signals, graph: WalkGraph, base: Query) -> Query:
     """The walk for a user's feed: their history, or popular pins for a newcomer."""
     pins = query_pins(signals)
-    if not pins:
+    newcomer = not pins
+    if newcomer:
         pins = dict.fromkeys(popular_pins(graph, topics=signals.topics), 1.0)
     exclude = [pin for pin, _ in signals.saves] + hidden(signals) + list(base.exclude)
     return Query(
         pins=pins, steps=base.steps, restart=base.restart, top_k=base.top_k, seed=base.seed,
         topics=base.topics or signals.topics, lang=base.lang, early_np=base.early_np,
-        early_nv=base.early_nv, exclude=exclude,
+        early_nv=base.early_nv, exclude=exclude, keep_query_pins=newcomer,
     )  # fmt: skip

@@ -1,0 +1,162 @@
+"""/walks/* for recommendation jobs, end to end over a snapshot of the real graph."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+
+from graph.model import Privacy, User
+from graph.repos import Repositories
+from resolvers.context import Role
+from server.services import Services
+from tests.utils.factories import make_board, make_pin, make_user
+from tests.utils.graphql import Api
+from walks.build import build_from_store
+from walks.engine import WalkEngine
+
+
+@pytest.fixture
+async def world(repos: Repositories) -> dict[str, object]:
+    """Two boards sharing pins, a secret board, and a pin on its own."""
+    owner = await make_user(repos)
+    one, two = await make_board(repos, owner), await make_board(repos, owner)
+    secret = await make_board(repos, owner, privacy=Privacy.SECRET)
+    pins = [await make_pin(repos, owner, one) for _ in range(4)]
+    for pin in pins[:3]:
+        await repos.pins.save(owner.id, pin.id, two.id)
+    hidden = await make_pin(repos, owner, secret)
+    await repos.pins.save(owner.id, pins[0].id, secret.id)
+    return {"owner": owner, "pins": [p.id for p in pins], "hidden": hidden.id}
+
+
+@pytest.fixture
+async def walks(services: Services, world: dict[str, object]) -> AsyncIterator[WalkEngine]:
+    engine = WalkEngine(await build_from_store(services.graph))
+    services.walks = engine
+    yield engine
+    services.walks = None
+
+
+def auth(api: Api, user: User, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api.token(user, *roles)}"}
+
+
+async def test_related_pins(api: Api, walks: WalkEngine, world: dict[str, object]) -> None:
+    owner = world["owner"]
+    assert isinstance(owner, User)
+    pins = world["pins"]
+    assert isinstance(pins, list)
+    body = {"pins": {pins[0]: 2.0, "01NOTAPIN0000000000000000Z": 1.0}, "steps": 20000,
+            "topK": 10, "seed": 7, "earlyStop": {"np": 50, "nv": 4}}  # fmt: skip
+    response = await api.http.post(
+        "/walks/related", json=body, headers=auth(api, owner, Role.RECOMMENDER)
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    returned = [item["pinId"] for item in answer["items"]]
+    assert set(returned) <= set(pins[1:])  # never the query pin, never the secret-only pin
+    assert world["hidden"] not in returned
+    assert answer["unknownPins"] == ["01NOTAPIN0000000000000000Z"]
+    assert answer["graphVersion"] == walks.graph.version
+    assert answer["stepsTaken"] > 0
+    again = await api.http.post("/walks/related", json=body, headers=auth(api, owner, Role.ANALYST))
+    assert again.json()["items"] == answer["items"]  # same seed, same answer
+
+
+async def test_walk_limits_and_roles(api: Api, walks: WalkEngine, world: dict[str, object]) -> None:
+    owner = world["owner"]
+    assert isinstance(owner, User)
+    pins = world["pins"]
+    assert isinstance(pins, list)
+    robot = auth(api, owner, Role.RECOMMENDER)
+    bad = [
+        ({"pins": [pins[0]], "steps": 10_000_001}, "steps"),
+        ({"pins": [pins[0]], "topK": 1001}, "topK"),
+        ({"pins": []}, "at least one pin"),
+        ({"pins": {pins[0]: -1}}, "weights"),
+        ({"pins": [pins[0]], "restart": 0}, "restart"),
+        ({"pins": [pins[0]], "surprise": 1}, "surprise"),
+    ]
+    for body, message in bad:
+        response = await api.http.post("/walks/related", json=body, headers=robot)
+        assert response.status_code == 400, body
+        assert response.json()["error"]["code"] == "BAD_USER_INPUT"
+        assert message in response.json()["error"]["message"]
+    not_json = await api.http.post("/walks/related", content=b"{", headers={
+        **robot, "Content-Type": "application/json"})  # fmt: skip
+    assert not_json.status_code == 400
+    anonymous = await api.http.post("/walks/related", json={"pins": [pins[0]]})
+    assert anonymous.status_code == 401
+    user_only = await api.http.post(
+        "/walks/related", json={"pins": [pins[0]]}, headers=auth(api, owner, Role.USER)
+    )
+    assert user_only.status_code == 403
+    assert user_only.json()["error"]["code"] == "FORBIDDEN"
+
+
+async def test_batch_answers_in_input_order(
+    api: Api, walks: WalkEngine, world: dict[str, object]
+) -> None:
+    owner = world["owner"]
+    assert isinstance(owner, User)
+    pins = world["pins"]
+    assert isinstance(pins, list)
+    lines = [
+        {"id": "a", "pins": [pins[0]], "steps": 5000, "seed": 1},
+        {"id": "b", "pins": [pins[1]], "steps": 10_000_001},
+        "not json",
+        {"id": 7, "pins": [pins[2]], "steps": 5000, "seed": 2, "topK": 2},
+    ]
+    body = b"\n".join(
+        line.encode() if isinstance(line, str) else orjson.dumps(line) for line in lines
+    )
+    response = await api.http.post(
+        "/walks/batch", content=body, headers={**auth(api, owner, Role.RECOMMENDER),
+                                               "Content-Type": "application/x-ndjson"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    answers = [orjson.loads(line) for line in response.content.splitlines()]
+    assert [a["id"] for a in answers] == ["a", "b", 2, 7]
+    assert "items" in answers[0]
+    assert answers[1]["error"]["code"] == "BAD_USER_INPUT"
+    assert answers[2]["error"]["code"] == "BAD_USER_INPUT"
+    assert len(answers[3]["items"]) <= 2
+
+
+async def test_feed_and_graph_info(
+    api: Api, walks: WalkEngine, world: dict[str, object], repos: Repositories
+) -> None:
+    owner = world["owner"]
+    assert isinstance(owner, User)
+    pins = world["pins"]
+    assert isinstance(pins, list)
+    robot = auth(api, owner, Role.RECOMMENDER)
+    fan = await make_user(repos)
+    fan_board = await make_board(repos, fan)
+    await repos.pins.save(fan.id, pins[1], fan_board.id)
+    response = await api.http.post(
+        "/walks/feed", json={"userId": fan.id, "topK": 5, "seed": 3, "steps": 5000}, headers=robot
+    )
+    assert response.status_code == 200, response.text
+    returned = {item["pinId"] for item in response.json()["items"]}
+    assert pins[1] not in returned  # the user's own save is not recommended back
+    assert returned
+    newcomer = await make_user(repos)  # no history: popular pins stand in
+    fresh = await api.http.post("/walks/feed", json={"userId": newcomer.id}, headers=robot)
+    assert fresh.status_code == 200
+    assert fresh.json()["items"]
+    unknown = await api.http.post("/walks/feed", json={"userId": "nobody"}, headers=robot)
+    assert unknown.status_code == 400
+    info = (await api.http.get("/walks/graph", headers=robot)).json()
+    assert info["version"] == walks.graph.version
+    assert info["edges"] == walks.graph.edges
+    assert info["pendingDeltas"] == 0
+
+
+async def test_no_snapshot_is_unavailable(api: Api, repos: Repositories) -> None:
+    owner = await make_user(repos)
+    response = await api.http.get("/walks/graph", headers=auth(api, owner, Role.ANALYST))
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "UNAVAILABLE"
