@@ -11,6 +11,7 @@ from graph.errors import Forbidden, Unauthenticated
 from graph.repos import Repositories
 from media.service import ImageService
 from resolvers.loaders import Loaders
+from walks.engine import WalkEngine
 
 
 class Role(StrEnum):
@@ -32,6 +33,7 @@ class Context:
     repos: Repositories
     viewer: Viewer | None
     images: ImageService
+    walks: WalkEngine | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -46,12 +46,6 @@ async def topic(ctx: Context, name: str) -> Topic | None:
         return None
 
 
-async def home_feed(ctx: Context, first: int, after: str | None) -> Listing[Pin]:
-    viewer = ctx.require_user()
-    page = await ctx.repos.feed.home(viewer, first, after)
-    return Listing(page, lambda: ctx.repos.feed.home_count(viewer))
-
-
 async def search_pins(ctx: Context, query: str, first: int, after: str | None) -> Listing[Pin]:
     page = await ctx.repos.pins.search(query, first, after)
     return Listing(page, lambda: ctx.repos.pins.search_count(query))
@@ -101,7 +95,3 @@ async def pin_boards(ctx: Context, pin_id: str, first: int, after: str | None) -
 async def topic_pins(ctx: Context, topic_: Topic, first: int, after: str | None) -> Listing[Pin]:
     page = await ctx.repos.topics.pins(topic_.name, ctx.viewer_id, first, after)
     return Listing(page, lambda: ctx.loaders.topic_pin_count.load(topic_.id))
-
-
-async def related(ctx: Context, pin_id: str, first: int) -> list[Pin]:
-    return await ctx.repos.pins.related(pin_id, ctx.viewer_id, first)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import reads
+from resolvers import reads, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
 from schema.types import After, Board, First, Pin, Topic, User, or_default
@@ -63,7 +63,7 @@ class Query:
     async def home_feed(
         self, info: Info, first: First = 25, after: After = None
     ) -> Connection[Pin]:
-        return connection(await reads.home_feed(info.context, or_default(first), after), Pin.of)
+        return connection(await walked.home_feed(info.context, or_default(first), after), Pin.of)
 
     @strawberry.field(
         description="Full-text search over public pins' titles and descriptions; every word "

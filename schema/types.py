@@ -10,7 +10,7 @@ from typing import Annotated
 import strawberry
 
 from graph import model as domain
-from resolvers import reads
+from resolvers import reads, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
 
@@ -246,7 +246,7 @@ class Pin:
     async def related(self, info: Info, first: First = 20) -> list[Pin]:
         return [
             Pin.of(pin)
-            for pin in await reads.related(info.context, self.model.id, or_default(first, 20))
+            for pin in await walked.related(info.context, self.model.id, or_default(first, 20))
         ]
 
 

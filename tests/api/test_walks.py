@@ -160,3 +160,48 @@ async def test_no_snapshot_is_unavailable(api: Api, repos: Repositories) -> None
     response = await api.http.get("/walks/graph", headers=auth(api, owner, Role.ANALYST))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "UNAVAILABLE"
+
+
+async def test_graphql_related_and_home_feed_use_the_walks(
+    api: Api, walks: WalkEngine, world: dict[str, object], repos: Repositories
+) -> None:
+    pins = world["pins"]
+    assert isinstance(pins, list)
+    related = await api.data(
+        "query($id: ID!) { pin(id: $id) { related(first: 3) { id } } }", {"id": pins[0]}
+    )
+    ids = [pin["id"] for pin in related["pin"]["related"]]
+    assert ids
+    assert set(ids) <= set(pins[1:])  # co-saved pins; never the hidden one, never itself
+    assert world["hidden"] not in ids
+
+    viewer = await make_user(repos)
+    board = await make_board(repos, viewer)
+    await repos.pins.save(viewer.id, pins[0], board.id)
+    await repos.pins.engage(viewer.id, pins[1], "HIDE")
+    feed = """
+    query($after: String) {
+      homeFeed(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { id } }
+      }
+    }
+    """
+    token = api.token(viewer)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = (await api.data(feed, {"after": after}, token=token))["homeFeed"]
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen
+    assert len(seen) == len(set(seen)) == page["totalCount"]
+    assert pins[0] not in seen  # saved by the viewer
+    assert pins[1] not in seen  # hidden by the viewer
+    assert world["hidden"] not in seen
+    assert set(pins[2:]) & set(seen)  # walked from the saved pin
+
+    newcomer = await make_user(repos)
+    first = (await api.data(feed, token=api.token(newcomer)))["homeFeed"]
+    assert first["edges"]  # popular pins, with no history at all

@@ -1,0 +1,84 @@
+"""Walk-backed reads: related pins and the personalised home feed.
+
+Both fall back to the graph store when no walk snapshot is loaded (or a pin is newer than the
+snapshot). Walk results are public pins; they are still loaded through the viewer's
+DataLoader, which drops pins deleted since the snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from graph import cursor
+from graph.model import Page, Pin, page_size
+from resolvers.context import Context
+from resolvers.reads import Listing
+from walks.engine import Query
+from walks.personal import feed_query
+
+RELATED_STEPS = 30_000
+FEED_STEPS = 100_000
+FEED_CANDIDATES = 300
+FRESH = 100
+FEED_WINDOW_S = 600  # one ranking per user per ten minutes: pages stay consistent
+
+
+def _seed(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("/".join(parts).encode()).digest()[:7], "big")
+
+
+async def related(ctx: Context, pin_id: str, first: int) -> list[Pin]:
+    limit = page_size(first)
+    engine = ctx.walks
+    if engine is not None and limit:
+        query = Query(pins={pin_id: 1.0}, steps=RELATED_STEPS, top_k=2 * limit + 10,
+                      seed=_seed("related", pin_id))  # fmt: skip
+        result = await engine.run(query)
+        if not result.unknown_pins:
+            found = await ctx.loaders.pin.load_many([hit.pin_id for hit in result.items])
+            return [pin for pin in found if pin is not None][:limit]
+    return await ctx.repos.pins.related(pin_id, ctx.viewer_id, limit)
+
+
+async def home_feed(ctx: Context, first: int, after: str | None) -> Listing[Pin]:
+    """Walk-ranked pins from the viewer's history, two for every fresh pin from what they
+    follow; leaving out what they saved or hid. New users get topic and popular pins."""
+    viewer = ctx.require_user()
+    engine = ctx.walks
+    if engine is None:
+        page = await ctx.repos.feed.home(viewer, first, after)
+        return Listing(page, lambda: ctx.repos.feed.home_count(viewer))
+    limit = page_size(first)
+    position = cursor.decode(after, int, int)
+    offset, window = position if position else (0, int(time.time() // FEED_WINDOW_S))
+    signals = await ctx.repos.feed.signals(viewer)
+    base = Query(pins={}, steps=FEED_STEPS, top_k=FEED_CANDIDATES,
+                 seed=_seed("feed", viewer, str(window)))  # fmt: skip
+    walked = await engine.run(feed_query(signals, engine.graph, base))
+    fresh = await ctx.repos.feed.home(viewer, FRESH, None)
+    ranked = _interleave([hit.pin_id for hit in walked.items], [pin.id for pin in fresh.items])
+    loaded = await ctx.loaders.pin.load_many(ranked)
+    pins = [pin for pin in loaded if pin is not None]
+    shown = pins[offset : offset + limit]
+    cursors = [cursor.encode(offset + i + 1, window) for i in range(len(shown))]
+    page = Page(shown, cursors, has_next=offset + limit < len(pins))
+
+    async def total() -> int:
+        return len(pins)
+
+    return Listing(page, total)
+
+
+def _interleave(walked: list[str], fresh: list[str]) -> list[str]:
+    merged: list[str] = []
+    seen: set[str] = set()
+    walked_iter, fresh_iter = iter(walked), iter(fresh)
+    while True:
+        batch = [next(walked_iter, None), next(walked_iter, None), next(fresh_iter, None)]
+        if all(item is None for item in batch):
+            return merged
+        for item in batch:
+            if item is not None and item not in seen:
+                seen.add(item)
+                merged.append(item)
