@@ -40,9 +40,9 @@ def id_strings(keys: NDArray[np.bytes_]) -> list[str]:
 class WalkGraph:
     pin_ids: NDArray[np.bytes_]  # sorted, S16
     board_ids: NDArray[np.bytes_]  # sorted, S16
-    pin_ptr: NDArray[np.int64]  # pin i's boards: pin_boards[pin_ptr[i]:pin_ptr[i+1]]
+    pin_ptr: NDArray[np.int64] | NDArray[np.int32]  # pin i's boards: pin_boards[ptr[i]:ptr[i+1]]
     pin_boards: NDArray[np.int32]
-    board_ptr: NDArray[np.int64]
+    board_ptr: NDArray[np.int64] | NDArray[np.int32]
     board_pins: NDArray[np.int32]
     board_topics: NDArray[np.uint64]  # bit t set: the board is about topics[t]
     board_lang: NDArray[np.uint8]  # index into langs
@@ -167,10 +167,12 @@ def build(
 
 def _csr(
     sources: NDArray[np.int64], targets: NDArray[np.int64], count: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.int64] | NDArray[np.int32], NDArray[np.int64]]:
     order = np.argsort(sources, kind="stable")
     ptr = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(np.bincount(sources, minlength=count), out=ptr[1:])
+    if len(targets) < 2**31:  # half the pointer bytes; numba compiles either width
+        return ptr.astype(np.int32), targets[order]
     return ptr, targets[order]
 
 

@@ -29,6 +29,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+Pointers = NDArray[np.int64] | NDArray[np.int32]  # CSR offsets: int32 below 2**31 edges
 WALKERS = 16
 MASK64 = (1 << 64) - 1
 MULTIPLIER = 0x2545F4914F6CDD1D  # xorshift64*'s output multiplier
@@ -52,9 +53,9 @@ def _scale(bits32: np.uint64, n: np.int64) -> np.int64:
 
 @numba.njit(nogil=True, cache=True)
 def walk_counts(
-    pin_ptr: NDArray[np.int64],
+    pin_ptr: Pointers,
     pin_boards: NDArray[np.int32],
-    board_ptr: NDArray[np.int64],
+    board_ptr: Pointers,
     board_pins: NDArray[np.int32],
     board_topics: NDArray[np.uint64],
     board_lang: NDArray[np.uint8],
@@ -161,9 +162,9 @@ def walk_counts(
 
 
 def walk_counts_reference(
-    pin_ptr: NDArray[np.int64],
+    pin_ptr: Pointers,
     pin_boards: NDArray[np.int32],
-    board_ptr: NDArray[np.int64],
+    board_ptr: Pointers,
     board_pins: NDArray[np.int32],
     board_topics: NDArray[np.uint64],
     board_lang: NDArray[np.uint8],
