@@ -81,6 +81,12 @@ def test_seed_small_loads_once_with_pictures_and_media_gc_keeps_them(tmp_path: P
     left = {p.parent.name for p in (data_dir / "media" / "images").glob("*/meta.json")}
     assert left == pictures  # every seeded picture is used by a pin
 
+    built = pingraph(data_dir, "walks", "build", "--prune-delta", "0.9")
+    assert built.returncode == 0, built.stderr
+    assert re.search(r"walk graph \S+: [\d,]+ pins, [\d,]+ boards, [\d,]+ edges", built.stderr)
+    snapshots = [p for p in (data_dir / "walks").iterdir() if (p / "meta.json").is_file()]
+    assert len(snapshots) == 1
+
 
 async def store_orphan(media_dir: Path) -> str:
     """An upload whose pin never came."""
