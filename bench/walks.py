@@ -116,7 +116,9 @@ def kernel_speed(engine: WalkEngine, pins: list[str], threads: int) -> dict[str,
     }
 
 
-async def http_load(port: int, pins: list[str], clients: int, seconds: float) -> dict[str, Any]:
+async def http_load(
+    port: int, pins: list[str], clients: int, seconds: float, *, early_stop: bool = False
+) -> dict[str, Any]:
     token = issue_token(SECRET, "01J00000000000000000000000", [Role.RECOMMENDER], 3600)
     headers = {"Authorization": f"Bearer {token}"}
     samples: list[float] = []
@@ -128,7 +130,9 @@ async def http_load(port: int, pins: list[str], clients: int, seconds: float) ->
         connection = await Connection.open(port)
         try:
             while (now := time.perf_counter()) < until:
-                body = {"pins": [rng.choice(pins)], "steps": STEPS, "topK": 50}
+                body: dict[str, Any] = {"pins": [rng.choice(pins)], "steps": STEPS, "topK": 50}
+                if early_stop:
+                    body["earlyStop"] = {"np": 2000, "nv": 4}
                 status, _ = await connection.post_json("/walks/related", body, headers)
                 if status != 200:
                     errors += 1
@@ -141,10 +145,33 @@ async def http_load(port: int, pins: list[str], clients: int, seconds: float) ->
     await asyncio.gather(*(client(n, warm_until, warm_until + seconds) for n in range(clients)))
     return {
         "clients": clients,
+        "early_stop": early_stop,
         "queries_per_s": round(len(samples) / seconds, 1),
         "p50_ms": round(statistics.median(samples), 2),
         "p99_ms": round(float(np.percentile(samples, 99)), 2),
         "errors": errors,
+    }
+
+
+def early_stopping(engine: WalkEngine, pins: list[str]) -> dict[str, float]:
+    """Pixie's early stopping (n_p 2000, n_v 4) against full walks: time and top-20 overlap."""
+    full_s = early_s = 0.0
+    overlaps, steps = [], []
+    for pin in pins:
+        started = time.perf_counter()
+        full = engine.run_sync(Query(pins={pin: 1.0}, steps=STEPS, top_k=20, seed=1))
+        full_s += time.perf_counter() - started
+        started = time.perf_counter()
+        early = engine.run_sync(
+            Query(pins={pin: 1.0}, steps=STEPS, top_k=20, seed=1, early_np=2000, early_nv=4)
+        )
+        early_s += time.perf_counter() - started
+        overlaps.append(overlap([h.pin_id for h in full.items], [h.pin_id for h in early.items]))
+        steps.append(early.steps_taken)
+    return {
+        "time_ratio": round(early_s / full_s, 3),
+        "top20_overlap": round(statistics.fmean(overlaps), 3),
+        "mean_steps_taken": round(statistics.fmean(steps)),
     }
 
 
@@ -281,7 +308,8 @@ def main() -> None:
                 server = start_server(data_dir, port)
                 try:
                     entry["http"] = [
-                        asyncio.run(http_load(port, pins, clients, args.seconds))
+                        asyncio.run(http_load(port, pins, clients, args.seconds, early_stop=early))
+                        for early in (False, True)
                         for clients in (1, args.clients)
                     ]
                 finally:
