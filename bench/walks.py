@@ -297,8 +297,11 @@ def main() -> None:
             engine.run_sync(Query(pins={pins[0]: 1.0}, steps=1000, seed=1))  # compile
             entry["kernel_1_thread"] = kernel_speed(engine, pins, 1)
             entry["kernel_2_threads"] = kernel_speed(engine, pins, 2)
+            entry["early_stopping"] = early_stopping(engine, pins[:30])
             print(
-                json.dumps({k: entry[k] for k in ("kernel_1_thread", "kernel_2_threads")}),
+                json.dumps(
+                    {k: entry[k] for k in ("kernel_1_thread", "kernel_2_threads", "early_stopping")}
+                ),
                 flush=True,
             )
             if edges == max(args.edges):
