@@ -52,9 +52,18 @@ def body_cap(scope: Scope) -> int:
     return MAX_BODY_BYTES
 
 
-async def admit(request: Request, scope: str) -> Viewer | None:
-    """The caller (None when anonymous), once the token and the rate limit allow them."""
-    refuse_cross_site_forms(request)
+async def admit(
+    request: Request, scope: str, content_types: tuple[str, ...] | None = None
+) -> Viewer | None:
+    """The caller (None when anonymous), once the token and the rate limit allow them.
+
+    With `content_types`, a POST must declare one of them (which no plain HTML form can);
+    otherwise form-like posts need a preflight header (`refuse_cross_site_forms`).
+    """
+    if content_types is None:
+        refuse_cross_site_forms(request)
+    elif request.method == "POST" and _content_type(request) not in content_types:
+        raise BadInput(f"send the body with Content-Type: {' or '.join(content_types)}")
     settings: Settings = request.app.state.settings
     viewer = viewer_from(request, settings.jwt_secret.get_secret_value())
     address = request.client.host if request.client else "unknown"
@@ -68,7 +77,7 @@ def refuse_cross_site_forms(request: Request) -> None:
     (which forces a CORS preflight), as Apollo and strawberry recommend for uploads."""
     if request.method != "POST":
         return
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = _content_type(request)
     if content_type and content_type not in SIMPLE_TYPES:
         return
     if any(request.headers.get(name, "").strip() for name in PREFLIGHT_HEADERS):
@@ -79,6 +88,10 @@ def refuse_cross_site_forms(request: Request) -> None:
     )
 
 
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 Handler = Callable[[Request, Viewer | None], Awaitable[Response]]
 
 
@@ -87,14 +100,20 @@ class Guarded:
     domain errors become `{"error": {"code", "message"}}` with their HTTP status."""
 
     def __init__(
-        self, handler: Handler, *, scope: str, roles: frozenset[Role] | None = None
+        self,
+        handler: Handler,
+        *,
+        scope: str,
+        roles: frozenset[Role] | None = None,
+        content_types: tuple[str, ...] | None = None,
     ) -> None:
         self.handler, self.scope, self.roles = handler, scope, roles
+        self.content_types = content_types
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = capped_request(scope, receive)
         try:
-            viewer = await admit(request, self.scope)
+            viewer = await admit(request, self.scope, self.content_types)
             if self.roles is not None:
                 if viewer is None:
                     raise Unauthenticated("sign in first: send Authorization: Bearer <token>")

@@ -113,7 +113,10 @@ async def graph_info(request: Request, viewer: Viewer | None) -> Response:
     )
 
 
-related_endpoint = Guarded(related, scope="walks", roles=ROLES)
-feed_endpoint = Guarded(feed, scope="walks", roles=ROLES)
-batch_endpoint = Guarded(batch, scope="walks", roles=ROLES)
+JSON = ("application/json",)
+related_endpoint = Guarded(related, scope="walks", roles=ROLES, content_types=JSON)
+feed_endpoint = Guarded(feed, scope="walks", roles=ROLES, content_types=JSON)
+batch_endpoint = Guarded(
+    batch, scope="walks", roles=ROLES, content_types=("application/x-ndjson", *JSON)
+)
 graph_endpoint = Guarded(graph_info, scope="walks", roles=ROLES)

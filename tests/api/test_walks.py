@@ -87,6 +87,10 @@ async def test_walk_limits_and_roles(api: Api, walks: WalkEngine, world: dict[st
     not_json = await api.http.post("/walks/related", content=b"{", headers={
         **robot, "Content-Type": "application/json"})  # fmt: skip
     assert not_json.status_code == 400
+    as_form = await api.http.post("/walks/related", content=b'{"pins": ["x"]}', headers={
+        **robot, "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert as_form.status_code == 400
+    assert "Content-Type: application/json" in as_form.json()["error"]["message"]
     anonymous = await api.http.post("/walks/related", json={"pins": [pins[0]]})
     assert anonymous.status_code == 401
     user_only = await api.http.post(
