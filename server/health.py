@@ -12,6 +12,7 @@ from graph.errors import Unavailable
 from server.services import Services, check_cache
 
 READY_TIMEOUT_S = 3.0
+DEGRADABLE = ("cache",)
 
 
 async def healthz(request: Request) -> Response:
@@ -39,8 +40,12 @@ async def readyz(request: Request) -> Response:
             parts[name] = {"ok": False, "error": type(result).__name__}
         else:
             parts[name] = {"ok": True}
-    failing = [name for name, part in parts.items() if not part["ok"]]
-    body = {"ready": not failing, "failing": failing, "checks": parts}
+    broken = [name for name, part in parts.items() if not part["ok"]]
+    # Without the cache the service still reads and writes (from the graph store, with rate
+    # limits off): degraded, not down. Without the graph store or images it is not ready.
+    degraded = [name for name in broken if name in DEGRADABLE]
+    failing = [name for name in broken if name not in DEGRADABLE]
+    body = {"ready": not failing, "failing": failing, "degraded": degraded, "checks": parts}
     return JSONResponse(body, status_code=503 if failing else 200)
 
 
