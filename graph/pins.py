@@ -154,6 +154,10 @@ ON CREATE SET e.count = 0
 SET e.at = $now, e.count = e.count + 1
 RETURN p.id AS id
 """
+BOARD_IDS = """
+MATCH (:Pin {id: $id})-[:SAVED_TO]->(b:Board)
+RETURN b.id AS id
+"""
 IMAGE_KEYS_IN_USE = """
 UNWIND $keys AS key
 MATCH (p:Pin {imageKey: key})
@@ -341,6 +345,10 @@ class PinRepo:
         )
         if not rows:
             raise NotFound(f"no pin {pin_id!r}")
+
+    async def board_ids(self, pin_id: str) -> list[str]:
+        """Every board the pin is saved to, secret ones included (for cache invalidation)."""
+        return [row["id"] for row in await self.backend.read(BOARD_IDS, {"id": pin_id})]
 
     async def image_keys_in_use(self, keys: list[str]) -> set[str]:
         """Which of these image keys some pin uses."""

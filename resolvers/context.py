@@ -7,6 +7,7 @@ from enum import StrEnum
 
 import strawberry
 
+from graph.board_cache import BoardCache
 from graph.errors import Forbidden, Unauthenticated
 from graph.repos import Repositories
 from media.service import ImageService
@@ -34,6 +35,7 @@ class Context:
     viewer: Viewer | None
     images: ImageService
     walks: WalkEngine | None = None
+    board_cache: BoardCache | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

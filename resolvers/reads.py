@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from graph.board_cache import PAGE_SIZE
 from graph.errors import BadInput, NotFound
 from graph.model import Board, Page, Pin, Topic, User, page_size
 from resolvers.context import Context, Role
@@ -79,8 +80,19 @@ async def followed_topics(
 
 
 async def board_pins(ctx: Context, board: Board, first: int, after: str | None) -> Listing[Pin]:
-    """Pins of a board already resolved for this viewer, so known to be visible."""
-    page = await ctx.repos.boards.pins_of_visible(board.id, first, after)
+    """Pins of a board already resolved for this viewer, so known to be visible. The first
+    page comes from the board cache when it is small enough."""
+    limit = page_size(first)
+    if ctx.board_cache is not None and after is None and limit <= PAGE_SIZE:
+        cached = await ctx.board_cache.page(board, ctx.viewer_id)
+        more = len(cached.pins) > limit or cached.pin_count > len(cached.pins)
+        page = Page(cached.pins[:limit], cached.cursors[:limit], has_next=more)
+
+        async def count() -> int:
+            return cached.pin_count
+
+        return Listing(page, count)
+    page = await ctx.repos.boards.pins_of_visible(board.id, limit, after)
     return Listing(page, lambda: ctx.loaders.board_pin_count.load(board.id))
 
 

@@ -43,13 +43,13 @@ async def update_board(
         viewer, board_id, name=name, description=description,
         set_description=set_description, privacy=privacy, topics=topics,
     )  # fmt: skip
-    ctx.fresh_loaders()
+    await touched(ctx, board_id)
     return board
 
 
 async def delete_board(ctx: Context, board_id: str) -> bool:
     await ctx.repos.boards.delete(ctx.require_user(), board_id)
-    ctx.fresh_loaders()
+    await touched(ctx, board_id)
     return True
 
 
@@ -82,7 +82,7 @@ async def create_pin(
         if upload is not None and upload.created:
             await discard_if_unused(ctx, upload.info.key)
         raise
-    ctx.fresh_loaders()
+    await touched(ctx, new.board_id)
     return pin
 
 
@@ -92,21 +92,30 @@ async def discard_if_unused(ctx: Context, image_key: str) -> None:
 
 
 async def delete_pin(ctx: Context, pin_id: str) -> bool:
-    await ctx.repos.pins.delete(ctx.require_user(), pin_id)
-    ctx.fresh_loaders()
+    viewer = ctx.require_user()
+    boards = await ctx.repos.pins.board_ids(pin_id)  # every board it leaves, secret ones too
+    await ctx.repos.pins.delete(viewer, pin_id)
+    await touched(ctx, *boards)
     return True
 
 
 async def save_pin(ctx: Context, pin_id: str, board_id: str) -> Pin:
     pin = await ctx.repos.pins.save(ctx.require_user(), pin_id, board_id)
-    ctx.fresh_loaders()
+    await touched(ctx, board_id)
     return pin
 
 
 async def unsave_pin(ctx: Context, pin_id: str, board_id: str) -> bool:
     removed = await ctx.repos.pins.unsave(ctx.require_user(), pin_id, board_id)
-    ctx.fresh_loaders()
+    await touched(ctx, board_id)
     return removed
+
+
+async def touched(ctx: Context, *board_ids: str) -> None:
+    """After a write: cached pages of these boards are stale, and so is this request's data."""
+    if ctx.board_cache is not None:
+        await ctx.board_cache.touched(*board_ids)
+    ctx.fresh_loaders()
 
 
 async def follow_user(ctx: Context, user_id: str, *, follow: bool) -> User:

@@ -53,9 +53,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     if services is not None:
         attach(app, services)
-    app.state.metrics = metrics
     return app
 
 
@@ -63,6 +63,8 @@ def attach(app: Starlette, services: Services) -> None:
     """Hand the opened clients, and what is built on them, to the request handlers."""
     settings: Settings = app.state.settings
     app.state.services = services
+    metrics: Metrics = app.state.metrics
+    services.board_cache.on_event = lambda event: metrics.cache_events.labels("board", event).inc()
     app.state.rate_limits = RateLimits(
         services.cache,
         per_user=settings.rate_limit_user,

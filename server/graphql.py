@@ -57,7 +57,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         services: Services = request.app.state.services
         viewer: Viewer | None = request.state.viewer
-        return Context(services.repos, viewer, services.images, services.walks)
+        return Context(
+            services.repos, viewer, services.images, services.walks, services.board_cache
+        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -53,6 +53,12 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
         )
+        self.cache_events = Counter(
+            "pingraph_cache_events",
+            "Cache hits, misses, rebuilds, errors and epoch changes, by cache",
+            ["cache", "event"],
+            registry=self.registry,
+        )
 
 
 class RequestMiddleware:

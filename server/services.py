@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from graph.backend import GraphBackend
+from graph.board_cache import BoardCache
 from graph.connect import open_backend
 from graph.errors import Unavailable
 from graph.repos import Repositories
@@ -33,9 +36,11 @@ class Services:
     repos: Repositories = field(init=False)
     images: ImageService = field(init=False)
     walks: WalkEngine | None = field(init=False, default=None)
+    board_cache: BoardCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.repos = Repositories.over(self.graph)
+        self.board_cache = BoardCache(self.cache, self.repos.boards)
         self.images = ImageService(
             self.media,
             max_bytes=self.settings.media_max_bytes,
@@ -72,8 +77,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         stack.push_async_callback(graph.close)
         await graph.ping()
+        # No retries: when the cache is away, requests go on without it at once instead of
+        # waiting seconds on redis-py's default back-off for every call.
         cache = aioredis.Redis.from_url(
-            redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+            redis_url,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 0),
         )
         stack.push_async_callback(cache.aclose)
         try:

@@ -73,7 +73,7 @@ async def test_requests_survive_a_cache_outage(
     )
     user = await make_user(repos)
     board = await make_board(repos, user)
-    read = "query($id: ID!) { board(id: $id) { name pinCount } }"
+    read = "query($id: ID!) { board(id: $id) { name pins(first: 5) { totalCount } } }"
     write = (
         'mutation($b: ID!) { createPin(input: {title: "during the outage", boardId: $b}) { id } }'
     )
@@ -91,10 +91,15 @@ async def test_requests_survive_a_cache_outage(
             assert ready.status_code == 200
             assert ready.json()["degraded"] == ["cache"]
 
+            during = await api.data(read, {"id": board.id}, token=token)
+            assert during["board"]["pins"]["totalCount"] == 1  # from the graph store
+
             cache_server.start()  # back, empty: limits count again from zero
             statuses = [(await api.post(read, {"id": board.id}, token=token)).status_code
                         for _ in range(4)]  # fmt: skip
             assert statuses == [200, 200, 200, 429]
+            after = await opened.board_cache.page(await repos.boards.get(board.id, None), None)
+            assert after.pin_count == 1
             assert (await http.get("/readyz")).json()["degraded"] == []
     pins = await repos.boards.pins(board.id, user.id, 5, None)
     assert [pin.title for pin in pins.items] == ["during the outage"]
