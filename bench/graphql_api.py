@@ -18,29 +18,34 @@ and saves bench/results/graphql_api.json.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import os
-import platform
-import random
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
-import numpy as np
-import orjson
+# bench/walks.py would shadow the `walks` package: take bench/ off the import path.
+BENCH = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
 
-from graph import seed
-from resolvers.context import Role
-from server.auth import issue_token
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import orjson  # noqa: E402
+
+from graph import seed  # noqa: E402
+from resolvers.context import Role  # noqa: E402
+from server.auth import issue_token  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "graphql_api.json"
 SECRET = "bench-secret-" + "x" * 32

@@ -13,27 +13,43 @@ bench/results/media.json.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import io
-import json
-import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
-import numpy as np
-from graphql_api import SECRET, free_port, start_server  # bench/ is first on sys.path
-from PIL import Image, ImageFilter
+# bench/walks.py would shadow the `walks` package: take bench/ off the import path.
+BENCH = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
 
-from media.service import ImageService
-from media.store import LocalImageStore
-from resolvers.context import Role
-from server.auth import issue_token
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import importlib.util  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, ImageFilter  # noqa: E402
+
+from media.service import ImageService  # noqa: E402
+from media.store import LocalImageStore  # noqa: E402
+from resolvers.context import Role  # noqa: E402
+from server.auth import issue_token  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("graphql_api", BENCH / "graphql_api.py")
+assert _spec is not None
+assert _spec.loader is not None
+graphql_api = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(graphql_api)
+SECRET, free_port, start_server = (
+    graphql_api.SECRET,
+    graphql_api.free_port,
+    graphql_api.start_server,
+)
 
 RESULTS = Path(__file__).parent / "results" / "media.json"
 
