@@ -9,6 +9,7 @@ import strawberry
 
 from graph.board_cache import BoardCache
 from graph.errors import Forbidden, Unauthenticated
+from graph.feed_cache import FeedCache
 from graph.repos import Repositories
 from media.service import ImageService
 from resolvers.loaders import Loaders
@@ -36,6 +37,7 @@ class Context:
     images: ImageService
     walks: WalkEngine | None = None
     board_cache: BoardCache | None = None
+    feed_cache: FeedCache | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -14,14 +14,14 @@ from graph import cursor
 from graph.model import Page, Pin, page_size
 from resolvers.context import Context
 from resolvers.reads import Listing
-from walks.engine import Query
+from walks.engine import Query, WalkEngine
 from walks.personal import feed_query
 
 RELATED_STEPS = 30_000
 FEED_STEPS = 100_000
 FEED_CANDIDATES = 300
 FRESH = 100
-FEED_WINDOW_S = 600  # one ranking per user per ten minutes: pages stay consistent
+FEED_WINDOW_S = 600  # without the feed cache: one ranking per user per ten minutes
 
 
 def _seed(*parts: str) -> int:
@@ -50,24 +50,37 @@ async def home_feed(ctx: Context, first: int, after: str | None) -> Listing[Pin]
         page = await ctx.repos.feed.home(viewer, first, after)
         return Listing(page, lambda: ctx.repos.feed.home_count(viewer))
     limit = page_size(first)
-    position = cursor.decode(after, int, int)
-    offset, window = position if position else (0, int(time.time() // FEED_WINDOW_S))
-    signals = await ctx.repos.feed.signals(viewer)
-    base = Query(pins={}, steps=FEED_STEPS, top_k=FEED_CANDIDATES,
-                 seed=_seed("feed", viewer, str(window)))  # fmt: skip
-    walked = await engine.run(feed_query(signals, engine.graph, base))
-    fresh = await ctx.repos.feed.home(viewer, FRESH, None)
-    ranked = _interleave([hit.pin_id for hit in walked.items], [pin.id for pin in fresh.items])
+    position = cursor.decode(after, int, int, int)
+    offset, generation, window = position if position else (0, None, _window())
+    cached = await ctx.feed_cache.get(viewer, generation) if ctx.feed_cache else None
+    if cached is not None:
+        generation, ranked = cached
+    else:
+        ranked = await _rank(ctx, engine, viewer, window)
+        generation = await ctx.feed_cache.put(viewer, ranked) if ctx.feed_cache else 0
     loaded = await ctx.loaders.pin.load_many(ranked)
     pins = [pin for pin in loaded if pin is not None]
     shown = pins[offset : offset + limit]
-    cursors = [cursor.encode(offset + i + 1, window) for i in range(len(shown))]
+    cursors = [cursor.encode(offset + i + 1, generation, window) for i in range(len(shown))]
     page = Page(shown, cursors, has_next=offset + limit < len(pins))
 
     async def total() -> int:
         return len(pins)
 
     return Listing(page, total)
+
+
+def _window() -> int:
+    return int(time.time() // FEED_WINDOW_S)
+
+
+async def _rank(ctx: Context, engine: WalkEngine, viewer: str, window: int) -> list[str]:
+    signals = await ctx.repos.feed.signals(viewer)
+    base = Query(pins={}, steps=FEED_STEPS, top_k=FEED_CANDIDATES,
+                 seed=_seed("feed", viewer, str(window)))  # fmt: skip
+    walked = await engine.run(feed_query(signals, engine.graph, base))
+    fresh = await ctx.repos.feed.home(viewer, FRESH, None)
+    return _interleave([hit.pin_id for hit in walked.items], [pin.id for pin in fresh.items])
 
 
 def _interleave(walked: list[str], fresh: list[str]) -> list[str]:

@@ -112,9 +112,16 @@ async def unsave_pin(ctx: Context, pin_id: str, board_id: str) -> bool:
 
 
 async def touched(ctx: Context, *board_ids: str) -> None:
-    """After a write: cached pages of these boards are stale, and so is this request's data."""
+    """After a write: cached pages of these boards are stale, the writer's feed is ranked
+    afresh, and this request's loaded data is forgotten."""
     if ctx.board_cache is not None:
         await ctx.board_cache.touched(*board_ids)
+    await refresh_feed(ctx)
+
+
+async def refresh_feed(ctx: Context) -> None:
+    if ctx.feed_cache is not None and ctx.viewer is not None:
+        await ctx.feed_cache.refresh(ctx.viewer.user_id)
     ctx.fresh_loaders()
 
 
@@ -124,7 +131,7 @@ async def follow_user(ctx: Context, user_id: str, *, follow: bool) -> User:
         await ctx.repos.users.follow(viewer, user_id)
     else:
         await ctx.repos.users.unfollow(viewer, user_id)
-    ctx.fresh_loaders()
+    await refresh_feed(ctx)
     return await ctx.repos.users.get(user_id)
 
 
@@ -132,7 +139,7 @@ async def follow_board(ctx: Context, board_id: str, *, follow: bool) -> Board:
     viewer = ctx.require_user()
     boards = ctx.repos.boards
     board = await (boards.follow if follow else boards.unfollow)(viewer, board_id)
-    ctx.fresh_loaders()
+    await refresh_feed(ctx)
     return board
 
 
@@ -140,10 +147,11 @@ async def follow_topic(ctx: Context, name: str, *, follow: bool) -> Topic:
     viewer = ctx.require_user()
     topics = ctx.repos.topics
     topic = await (topics.follow if follow else topics.unfollow)(viewer, name)
-    ctx.fresh_loaders()
+    await refresh_feed(ctx)
     return topic
 
 
 async def record_engagement(ctx: Context, pin_id: str, kind: str) -> bool:
     await ctx.repos.pins.engage(ctx.require_user(), pin_id, kind)
+    await refresh_feed(ctx)
     return True

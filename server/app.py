@@ -65,6 +65,7 @@ def attach(app: Starlette, services: Services) -> None:
     app.state.services = services
     metrics: Metrics = app.state.metrics
     services.board_cache.on_event = lambda event: metrics.cache_events.labels("board", event).inc()
+    services.feed_cache.on_event = lambda event: metrics.cache_events.labels("feed", event).inc()
     app.state.rate_limits = RateLimits(
         services.cache,
         per_user=settings.rate_limit_user,

@@ -58,8 +58,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         services: Services = request.app.state.services
         viewer: Viewer | None = request.state.viewer
         return Context(
-            services.repos, viewer, services.images, services.walks, services.board_cache
-        )
+            services.repos, viewer, services.images, services.walks,
+            services.board_cache, services.feed_cache,
+        )  # fmt: skip
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -15,6 +15,7 @@ from graph.backend import GraphBackend
 from graph.board_cache import BoardCache
 from graph.connect import open_backend
 from graph.errors import Unavailable
+from graph.feed_cache import FeedCache
 from graph.repos import Repositories
 from media.open import open_image_store
 from media.service import ImageService
@@ -37,10 +38,12 @@ class Services:
     images: ImageService = field(init=False)
     walks: WalkEngine | None = field(init=False, default=None)
     board_cache: BoardCache = field(init=False)
+    feed_cache: FeedCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.repos = Repositories.over(self.graph)
         self.board_cache = BoardCache(self.cache, self.repos.boards)
+        self.feed_cache = FeedCache(self.cache)
         self.images = ImageService(
             self.media,
             max_bytes=self.settings.media_max_bytes,

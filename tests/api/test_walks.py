@@ -209,3 +209,36 @@ async def test_graphql_related_and_home_feed_use_the_walks(
     newcomer = await make_user(repos)
     first = (await api.data(feed, token=api.token(newcomer)))["homeFeed"]
     assert first["edges"]  # popular pins, with no history at all
+
+
+async def test_home_feed_is_cached_refreshed_by_activity_and_pages_stay_stable(
+    api: Api, walks: WalkEngine, world: dict[str, object], repos: Repositories, services: Services
+) -> None:
+    pins = world["pins"]
+    assert isinstance(pins, list)
+    viewer = await make_user(repos)
+    board = await make_board(repos, viewer)
+    await repos.pins.save(viewer.id, pins[3], board.id)
+    events: list[str] = []
+    services.feed_cache.on_event = events.append
+    token = api.token(viewer)
+    feed = """
+    query($after: String) {
+      homeFeed(first: 1, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } }
+    }
+    """
+    first = (await api.data(feed, token=token))["homeFeed"]
+    assert events[-1] == "rebuild"
+    again = (await api.data(feed, token=token))["homeFeed"]
+    assert events[-1] == "hit"
+    assert again == first
+    shown = first["edges"][0]["node"]["id"]
+    # Saving the shown pin refreshes the feed: the next first page no longer has it ...
+    await api.data("mutation($p: ID!, $b: ID!) { savePin(pinId: $p, boardId: $b) { id } }",
+                   {"p": shown, "b": board.id}, token=token)  # fmt: skip
+    fresh = (await api.data(feed, token=token))["homeFeed"]
+    assert shown not in [edge["node"]["id"] for edge in fresh["edges"]]
+    # ... while paging on from the old first page stays on the old list: no repeats.
+    assert first["pageInfo"]["hasNextPage"]
+    second = await api.data(feed, {"after": first["pageInfo"]["endCursor"]}, token=token)
+    assert second["homeFeed"]["edges"][0]["node"]["id"] != shown
