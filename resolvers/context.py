@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -38,6 +39,7 @@ class Context:
     walks: WalkEngine | None = None
     board_cache: BoardCache | None = None
     feed_cache: FeedCache | None = None
+    public_changed: Callable[[], Awaitable[None]] | None = None  # cached anonymous answers
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

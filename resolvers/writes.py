@@ -24,7 +24,7 @@ async def create_board(
 ) -> Board:
     viewer = ctx.require_user()
     board = await ctx.repos.boards.create(viewer, name, description, privacy, topics)
-    ctx.fresh_loaders()
+    await refresh_feed(ctx)
     return board
 
 
@@ -120,8 +120,11 @@ async def touched(ctx: Context, *board_ids: str) -> None:
 
 
 async def refresh_feed(ctx: Context) -> None:
+    """After any write: the writer's feed, and every cached anonymous answer, are stale."""
     if ctx.feed_cache is not None and ctx.viewer is not None:
         await ctx.feed_cache.refresh(ctx.viewer.user_id)
+    if ctx.public_changed is not None:
+        await ctx.public_changed()
     ctx.fresh_loaders()
 
 

@@ -66,6 +66,10 @@ def attach(app: Starlette, services: Services) -> None:
     metrics: Metrics = app.state.metrics
     services.board_cache.on_event = lambda event: metrics.cache_events.labels("board", event).inc()
     services.feed_cache.on_event = lambda event: metrics.cache_events.labels("feed", event).inc()
+    if services.responses is not None:
+        services.responses.on_event = lambda event: metrics.cache_events.labels(
+            "response", event
+        ).inc()
     app.state.rate_limits = RateLimits(
         services.cache,
         per_user=settings.rate_limit_user,

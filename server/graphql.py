@@ -43,7 +43,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         try:
             request.state.viewer = await admit(request, "graphql")
             try:
-                response = await self.run(request)
+                response = await self.answer(request)
             finally:
                 await request.close()  # uploaded files are spooled to temporary files
         except HTTPException as error:
@@ -54,12 +54,33 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response = error_response(413, BadInput(str(error)))
         await response(scope, receive, send)
 
+    async def answer(self, request: Request) -> Response:
+        """Run the operation; anonymous JSON reads may come from, and go to, the cache."""
+        services: Services = request.app.state.services
+        cacheable = (
+            services.responses is not None
+            and request.state.viewer is None
+            and request.method == "POST"
+            and request.headers.get("content-type", "").startswith("application/json")
+        )
+        if not cacheable or services.responses is None:
+            return await self.run(request)
+        key, cached = await services.responses.lookup(await request.body())
+        if cached is not None:
+            return Response(cached, media_type="application/json", headers={"X-Cache": "hit"})
+        response = await self.run(request)
+        body = getattr(response, "body", None)  # a streamed answer has none: not cached
+        if key is not None and response.status_code == 200 and body and b'"errors"' not in body:
+            await services.responses.store(key, bytes(body))
+        return response
+
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         services: Services = request.app.state.services
         viewer: Viewer | None = request.state.viewer
         return Context(
             services.repos, viewer, services.images, services.walks,
             services.board_cache, services.feed_cache,
+            services.responses.changed if services.responses else None,
         )  # fmt: skip
 
     async def process_result(

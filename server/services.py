@@ -21,6 +21,7 @@ from media.open import open_image_store
 from media.service import ImageService
 from media.store import ImageStore
 from server.embedded import EmbeddedServices
+from server.response_cache import ResponseCache
 from server.settings import EMBEDDED, Settings, SettingsError
 from walks.engine import WalkEngine
 
@@ -39,11 +40,14 @@ class Services:
     walks: WalkEngine | None = field(init=False, default=None)
     board_cache: BoardCache = field(init=False)
     feed_cache: FeedCache = field(init=False)
+    responses: ResponseCache | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.repos = Repositories.over(self.graph)
         self.board_cache = BoardCache(self.cache, self.repos.boards)
         self.feed_cache = FeedCache(self.cache)
+        ttl = self.settings.response_cache_ttl_s
+        self.responses = ResponseCache(self.cache, ttl_s=ttl) if ttl else None
         self.images = ImageService(
             self.media,
             max_bytes=self.settings.media_max_bytes,

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     media_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     media_max_pixels: int = Field(default=40_000_000, ge=10_000, le=200_000_000)
     media_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    response_cache_ttl_s: int = Field(default=30, ge=0, le=3600)  # 0: off
     rate_limit_user: str = "1200/minute"
     rate_limit_anonymous: str = "600/minute"
 

@@ -40,6 +40,9 @@ def settings(embedded: Endpoints, data_dir: Path) -> Settings:
         # Generous: the whole suite shares one client address. tests/api tests the limits.
         rate_limit_user="100000/minute",
         rate_limit_anonymous="100000/minute",
+        # Off: tests change data through the repositories too; tests/api/test_response_cache.py
+        # turns it on.
+        response_cache_ttl_s=0,
     )
 
 

@@ -69,6 +69,7 @@ async def test_requests_survive_a_cache_outage(
         update={
             "redis_url": f"redis://127.0.0.1:{cache_server.port}/0",
             "rate_limit_user": "3/minute",
+            "response_cache_ttl_s": 30,
         }
     )
     user = await make_user(repos)
@@ -93,6 +94,8 @@ async def test_requests_survive_a_cache_outage(
 
             during = await api.data(read, {"id": board.id}, token=token)
             assert during["board"]["pins"]["totalCount"] == 1  # from the graph store
+            anonymous = await api.post(read, {"id": board.id})  # the answer cache is away too
+            assert anonymous.json()["data"]["board"]["pins"]["totalCount"] == 1
 
             cache_server.start()  # back, empty: limits count again from zero
             statuses = [(await api.post(read, {"id": board.id}, token=token)).status_code
