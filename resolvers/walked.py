@@ -58,14 +58,24 @@ async def home_feed(ctx: Context, first: int, after: str | None) -> Listing[Pin]
     else:
         ranked = await _rank(ctx, engine, viewer, window)
         generation = await ctx.feed_cache.put(viewer, ranked) if ctx.feed_cache else 0
-    loaded = await ctx.loaders.pin.load_many(ranked)
-    pins = [pin for pin in loaded if pin is not None]
-    shown = pins[offset : offset + limit]
-    cursors = [cursor.encode(offset + i + 1, generation, window) for i in range(len(shown))]
-    page = Page(shown, cursors, has_next=offset + limit < len(pins))
+    # Only as many pins as the page shows are loaded (deleted or hidden ones are skipped);
+    # cursors are positions in the ranked list, so later pages continue where this one ended.
+    shown: list[Pin] = []
+    cursors: list[str] = []
+    index = offset
+    while len(shown) < limit and index < len(ranked):
+        chunk = ranked[index : index + limit - len(shown) + 5]
+        for pin in await ctx.loaders.pin.load_many(chunk):
+            index += 1
+            if pin is not None:
+                shown.append(pin)
+                cursors.append(cursor.encode(index, generation, window))
+                if len(shown) == limit:
+                    break
+    page = Page(shown, cursors, has_next=index < len(ranked))
 
     async def total() -> int:
-        return len(pins)
+        return sum(pin is not None for pin in await ctx.loaders.pin.load_many(ranked))
 
     return Listing(page, total)
 
