@@ -1,0 +1,131 @@
+"""Board cache benchmark: board pages cold vs warm, and the hit ratio under Zipf popularity.
+
+    .venv/bin/python bench/caching.py [--seconds 10] [--clients 16]
+
+Starts `pingraph serve --demo` and sends signed-in board-page queries (a signed-in request
+bypasses the anonymous answer cache, so this measures the Redis board cache alone). Boards are
+picked with Zipf(1.0) popularity over the demo's public boards. "cold" runs right after the
+cache epoch is moved (every cached page unreachable); "warm" runs right after it. Hits and
+misses come from the server's /metrics. Saves bench/results/caching.json.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/walks.py would shadow the `walks` package: take bench/ off the import path.
+BENCH = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import redis  # noqa: E402
+
+from graph import seed  # noqa: E402
+from resolvers.context import Role  # noqa: E402
+from server.auth import issue_token  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("graphql_api", BENCH / "graphql_api.py")
+assert _spec is not None
+assert _spec.loader is not None
+graphql_api = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(graphql_api)
+
+RESULTS = BENCH / "results" / "caching.json"
+
+
+def cache_counts(port: int) -> dict[str, float]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    found = re.findall(r'pingraph_cache_events_total\{cache="board",event="(\w+)"\} (\S+)', text)
+    return {event: float(value) for event, value in found}
+
+
+async def run(
+    port: int, boards: list[str], token: str, clients: int, seconds: float
+) -> dict[str, Any]:
+    weights = 1.0 / np.arange(1, len(boards) + 1)
+    weights /= weights.sum()
+    samples: list[float] = []
+
+    async def client(number: int, until: float) -> None:
+        rng = random.Random(number)
+        connection = await graphql_api.Connection.open(port)
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            while (now := time.perf_counter()) < until:
+                board = boards[int(np.searchsorted(np.cumsum(weights), rng.random()))]
+                payload = {"query": graphql_api.BOARD_PAGE, "variables": {"id": board}}
+                status, _ = await connection.post_json("/graphql", payload, headers)
+                if status == 200:
+                    samples.append((time.perf_counter() - now) * 1000)
+        finally:
+            connection.close()
+
+    until = time.perf_counter() + seconds
+    await asyncio.gather(*(client(n, until) for n in range(clients)))
+    return {
+        "requests_per_s": round(len(samples) / seconds, 1),
+        "p50_ms": round(statistics.median(samples), 2),
+        "p99_ms": round(float(np.percentile(samples, 99)), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+    graph = seed.generate(seed.Sizes.small())
+    public = [b["id"] for b in graph.boards if b["privacy"] == "PUBLIC"]
+    random.Random(1).shuffle(public)  # popularity unrelated to id order
+    viewer = graph.users[0]["id"]
+    token = issue_token(graphql_api.SECRET, viewer, [Role.USER], 3600)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="pingraph-cache-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        port = graphql_api.free_port()
+        server = graphql_api.start_server(data_dir, port)
+        try:
+            state = json.loads((data_dir / "embedded" / "services.json").read_text())
+            cache = redis.Redis(port=state["cache_port"])
+            for phase in ("cold", "warm"):
+                if phase == "cold":
+                    cache.incr("pg:epoch")  # every cached page unreachable
+                before = cache_counts(port)
+                figures = asyncio.run(run(port, public, token, args.clients, args.seconds))
+                after = cache_counts(port)
+                hits = after.get("hit", 0) - before.get("hit", 0)
+                misses = after.get("miss", 0) - before.get("miss", 0)
+                figures["hit_ratio"] = round(hits / max(1.0, hits + misses), 3)
+                results[phase] = figures
+                print(phase, figures, flush=True)
+            cache.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    record = {
+        "command": "bench/caching.py " + " ".join(sys.argv[1:]),
+        "boards": len(public),
+        "popularity": "Zipf(1.0)",
+        "clients": args.clients,
+        "results": results,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"saved {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
