@@ -14,36 +14,27 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/walks.py would shadow the `walks` package: take bench/ off the import path.
-BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # see bench/common.py
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import asyncio
+import json
+import random
+import re
+import statistics
+import tempfile
+import time
+from typing import Any
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-import redis  # noqa: E402
+import graphql_api
+import httpx
+import numpy as np
+import redis
+from common import SECRET, Connection, free_port, save, start_server
 
-from graph import seed  # noqa: E402
-from resolvers.context import Role  # noqa: E402
-from server.auth import issue_token  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("graphql_api", BENCH / "graphql_api.py")
-assert _spec is not None
-assert _spec.loader is not None
-graphql_api = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(graphql_api)
-
-RESULTS = BENCH / "results" / "caching.json"
+from graph import seed
+from resolvers.context import Role
+from server.auth import issue_token
 
 
 def cache_counts(port: int) -> dict[str, float]:
@@ -61,7 +52,7 @@ async def run(
 
     async def client(number: int, until: float) -> None:
         rng = random.Random(number)
-        connection = await graphql_api.Connection.open(port)
+        connection = await Connection.open(port)
         headers = {"Authorization": f"Bearer {token}"}
         try:
             while (now := time.perf_counter()) < until:
@@ -91,12 +82,12 @@ def main() -> None:
     public = [b["id"] for b in graph.boards if b["privacy"] == "PUBLIC"]
     random.Random(1).shuffle(public)  # popularity unrelated to id order
     viewer = graph.users[0]["id"]
-    token = issue_token(graphql_api.SECRET, viewer, [Role.USER], 3600)
+    token = issue_token(SECRET, viewer, [Role.USER], 3600)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="pingraph-cache-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        port = graphql_api.free_port()
-        server = graphql_api.start_server(data_dir, port)
+        port = free_port()
+        server = start_server(data_dir, port)
         try:
             state = json.loads((data_dir / "embedded" / "services.json").read_text())
             cache = redis.Redis(port=state["cache_port"])
@@ -115,16 +106,12 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    record = {
-        "command": "bench/caching.py " + " ".join(sys.argv[1:]),
+    save("caching", {
         "boards": len(public),
         "popularity": "Zipf(1.0)",
         "clients": args.clients,
         "results": results,
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"saved {RESULTS}")
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,34 +21,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/walks.py would shadow the `walks` package: take bench/ off the import path.
-BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # see bench/common.py
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import asyncio
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-import orjson  # noqa: E402
+import numpy as np
+from common import SECRET, Connection, free_port, save, start_server
 
-from graph import seed  # noqa: E402
-from resolvers.context import Role  # noqa: E402
-from server.auth import issue_token  # noqa: E402
-
-RESULTS = Path(__file__).parent / "results" / "graphql_api.json"
-SECRET = "bench-secret-" + "x" * 32
+from graph import seed
+from resolvers.context import Role
+from server.auth import issue_token
 
 TRIVIAL = "{ __typename }"
 PIN_CLOSEUP = """
@@ -81,77 +72,7 @@ query Feed { homeFeed(first: 25) { pageInfo { hasNextPage endCursor }
 SAVE_PIN = "mutation Save($p: ID!, $b: ID!) { savePin(pinId: $p, boardId: $b) { id saveCount } }"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
-    env.update(
-        PINGRAPH_DATA_DIR=str(data_dir),
-        PINGRAPH_JWT_SECRET=SECRET,
-        PINGRAPH_LOG_LEVEL="warning",
-        PINGRAPH_RATE_LIMIT_USER="100000000/minute",
-        PINGRAPH_RATE_LIMIT_ANONYMOUS="100000000/minute",
-    )
-    pingraph = str(Path(sys.executable).with_name("pingraph"))
-    server = subprocess.Popen(
-        [pingraph, "serve", "--demo", "--port", str(port)],
-        env=env,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("the server exited during start-up")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    server.kill()
-    raise SystemExit("the server did not become ready within 120 s")
-
-
 Request = Callable[[random.Random, int], tuple[str, dict[str, Any], dict[str, str]]]
-
-
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client. httpx's pool, not the server, was the limit at
-    32 concurrent clients on this 2-core machine, so the load generator stays this small."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def post_json(
-        self, path: str, payload: Any, headers: dict[str, str]
-    ) -> tuple[int, bytes]:
-        body = orjson.dumps(payload)
-        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        self.writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n{head}\r\n".encode()
-            + body
-        )
-        status_line = await self.reader.readuntil(b"\r\n")
-        length = 0
-        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        return int(status_line.split()[1]), await self.reader.readexactly(length)
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 async def run_scenario(
@@ -272,18 +193,13 @@ def main() -> None:
     ceiling = results[f"trivial@{args.clients[-1]}"]["requests_per_s"]
     for result in results.values():
         result["share_of_trivial"] = round(result["requests_per_s"] / ceiling, 3)
-    record = {
-        "command": "bench/graphql_api.py " + " ".join(sys.argv[1:]),
+    save("graphql_api", {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "graph": "demo (pingraph seed --small: 200 users, 2,000 pins, 8,000 saves)",
         "server": "one uvicorn worker; embedded FalkorDB (AOF fsync always) and Redis",
         "seconds_per_scenario": args.seconds,
         "results": results,
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"saved {RESULTS}")
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,42 +16,26 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/walks.py would shadow the `walks` package: take bench/ off the import path.
-BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # see bench/common.py
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Awaitable, Callable  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import asyncio
+import io
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image, ImageFilter  # noqa: E402
+import httpx
+import numpy as np
+from common import SECRET, free_port, save, start_server
+from PIL import Image, ImageFilter
 
-from media.service import ImageService  # noqa: E402
-from media.store import LocalImageStore  # noqa: E402
-from resolvers.context import Role  # noqa: E402
-from server.auth import issue_token  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("graphql_api", BENCH / "graphql_api.py")
-assert _spec is not None
-assert _spec.loader is not None
-graphql_api = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(graphql_api)
-SECRET, free_port, start_server = (
-    graphql_api.SECRET,
-    graphql_api.free_port,
-    graphql_api.start_server,
-)
-
-RESULTS = Path(__file__).parent / "results" / "media.json"
+from media.service import ImageService
+from media.store import LocalImageStore
+from resolvers.context import Role
+from server.auth import issue_token
 
 
 def photo(seed: int, target_kb: int = 150) -> bytes:
@@ -149,16 +133,11 @@ def main() -> None:
             f"  p99 {figures['p99_ms']:>6.1f} ms  ({figures['count']} images)"
         )
     print(f"upload size {average_kb:.0f} KB; stored per image (bytes): {sizes}")
-    record = {
-        "command": "bench/media_upload.py " + " ".join(sys.argv[1:]),
+    save("media", {
         "upload": f"1200x900 JPEG, {average_kb:.0f} KB on average",
         "results": results,
         "bytes_stored_per_image": sizes,
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"saved {RESULTS}")
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -18,44 +18,33 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file's name would shadow the `walks` package: take bench/ off the import path.
-BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # see bench/common.py
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import random  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import asyncio
+import json
+import math
+import random
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from typing import Any
 
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-from ulid import ULID  # noqa: E402
+import networkx as nx
+import numpy as np
+from common import SECRET, Connection, free_port, save, start_server
+from ulid import ULID
 
-from graph.connect import open_backend  # noqa: E402
-from resolvers.context import Role  # noqa: E402
-from server.auth import issue_token  # noqa: E402
-from server.embedded import EmbeddedServices  # noqa: E402
-from walks import graph as walk_graph  # noqa: E402
-from walks.engine import Query, WalkEngine  # noqa: E402
-from walks.graph import WalkGraph  # noqa: E402
+from graph.connect import open_backend
+from resolvers.context import Role
+from server.auth import issue_token
+from server.embedded import EmbeddedServices
+from walks import graph as walk_graph
+from walks.engine import Query, WalkEngine
+from walks.graph import WalkGraph
 
-_spec = importlib.util.spec_from_file_location("graphql_api", BENCH / "graphql_api.py")
-assert _spec is not None
-assert _spec.loader is not None
-graphql_api = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(graphql_api)
-SECRET, Connection = graphql_api.SECRET, graphql_api.Connection
-free_port, start_server = graphql_api.free_port, graphql_api.start_server
-
-RESULTS = Path(__file__).parent / "results" / "walks.json"
 STEPS = 100_000
 
 
@@ -280,7 +269,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
-    record: dict[str, Any] = {"command": "bench/walks.py " + " ".join(sys.argv[1:]), "graphs": {}}
+    record: dict[str, Any] = {"graphs": {}}
     with tempfile.TemporaryDirectory(prefix="pingraph-walks-bench-") as tmp_name:
         tmp = Path(tmp_name)
         for edges in sorted(args.edges, reverse=True):
@@ -323,10 +312,7 @@ def main() -> None:
                 entry["baselines"] = asyncio.run(baselines(graph, engine, tmp))
                 print(json.dumps(entry["baselines"]), flush=True)
             record["graphs"][str(edges)] = entry
-    record["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"saved {RESULTS}")
+    save("walks", record)
 
 
 if __name__ == "__main__":
