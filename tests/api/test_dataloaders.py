@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 
-from graph.backend import GraphBackend, Params, Record
 from graph.repos import Repositories
 from server.app import create_app
 from server.services import Services
 from server.settings import Settings
+from tests.utils.backends import CountingBackend
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
 
@@ -33,28 +32,6 @@ query($id: ID!, $first: Int!) {
   }
 }
 """
-
-
-@dataclasses.dataclass
-class CountingBackend:
-    """The real backend, counting the statements it runs."""
-
-    real: GraphBackend
-    statements: int = 0
-
-    @property
-    def dialect(self) -> Any:
-        return self.real.dialect
-
-    async def read(
-        self, query: str, params: Params | None = None, *, timeout_ms: int | None = None
-    ) -> list[Record]:
-        self.statements += 1
-        return await self.real.read(query, params, timeout_ms=timeout_ms)
-
-    async def write(self, query: str, params: Params | None = None) -> list[Record]:
-        self.statements += 1
-        return await self.real.write(query, params)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import httpx
 import jwt
 import pytest
 
-from graph.backend import GraphBackend, Params, Record
 from graph.connect import open_backend
 from graph.errors import Conflict
 from graph.repos import Repositories
@@ -21,31 +20,11 @@ from server.app import create_app
 from server.embedded import EmbeddedServices
 from server.services import Services
 from server.settings import Settings
+from tests.utils.backends import FailingBackend
 from tests.utils.factories import make_board, make_user
 from tests.utils.graphql import Api, code
 
 BOARD = "query($id: ID!) { board(id: $id) { id name } }"
-
-
-@dataclasses.dataclass
-class FailingBackend:
-    """The real backend, except that every statement raises `error`: for failures that
-    cannot be caused from outside (a bug, a constraint race)."""
-
-    real: GraphBackend
-    error: Exception
-
-    @property
-    def dialect(self) -> Any:
-        return self.real.dialect
-
-    async def read(
-        self, query: str, params: Params | None = None, *, timeout_ms: int | None = None
-    ) -> list[Record]:
-        raise self.error
-
-    async def write(self, query: str, params: Params | None = None) -> list[Record]:
-        raise self.error
 
 
 @asynccontextmanager
