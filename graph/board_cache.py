@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -41,16 +40,6 @@ class BoardPage:
     pins: list[Pin]  # newest save first, at most PAGE_SIZE
     cursors: list[str]
     pin_count: int
-
-
-def _pin_row(pin: Pin) -> dict[str, Any]:
-    row = {
-        "id": pin.id, "title": pin.title, "description": pin.description, "link": pin.link,
-        "createdAt": pin.created_at, "lang": pin.lang, "creatorId": pin.creator_id,
-        "imageKey": pin.image_key, "width": pin.width, "height": pin.height,
-        "dominantColor": pin.dominant_color,
-    }  # fmt: skip
-    return {key: value for key, value in row.items() if value is not None}
 
 
 class BoardCache:
@@ -154,7 +143,7 @@ def _int(value: bytes | str | None) -> int:
 
 def _encode(page: BoardPage) -> bytes:
     return orjson.dumps(
-        {"pins": [_pin_row(p) for p in page.pins], "cursors": page.cursors, "count": page.pin_count}
+        {"pins": [p.to_row() for p in page.pins], "cursors": page.cursors, "count": page.pin_count}
     )
 
 

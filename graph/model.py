@@ -101,6 +101,16 @@ class Pin:
             row.get("dominantColor"),
         )
 
+    def to_row(self) -> dict[str, Any]:
+        """The inverse of `from_row` (absent values left out), for caches."""
+        row = {
+            "id": self.id, "title": self.title, "description": self.description,
+            "link": self.link, "createdAt": self.created_at, "lang": self.lang,
+            "creatorId": self.creator_id, "imageKey": self.image_key, "width": self.width,
+            "height": self.height, "dominantColor": self.dominant_color,
+        }  # fmt: skip
+        return {key: value for key, value in row.items() if value is not None}
+
 
 @dataclass(frozen=True)
 class Topic:
