@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import platform
 import statistics
 import tempfile
@@ -21,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import save
 
 from graph import seed
 from graph.connect import open_backend
 from graph.migrate import migrate
 from graph.repos import Repositories
 from server.embedded import EmbeddedServices
-
-RESULTS = Path(__file__).parent / "results" / "graph_layer.json"
 
 
 async def timed(fn: Callable[[], Awaitable[Any]], runs: int) -> dict[str, float]:
@@ -128,9 +126,7 @@ def main() -> None:
     print(f"{'read':<34} {'p50 ms':>8} {'p99 ms':>8}")
     for name, figures in result["latency"].items():
         print(f"{name:<34} {figures['p50_ms']:>8} {figures['p99_ms']:>8}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"saved {RESULTS}")
+    save("graph_layer", result)
 
 
 if __name__ == "__main__":
