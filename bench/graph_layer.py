@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import common
 import numpy as np
-from common import save
 
 from graph import seed
 from graph.connect import open_backend
@@ -126,7 +126,7 @@ def main() -> None:
     print(f"{'read':<34} {'p50 ms':>8} {'p99 ms':>8}")
     for name, figures in result["latency"].items():
         print(f"{name:<34} {figures['p50_ms']:>8} {figures['p99_ms']:>8}")
-    save("graph_layer", result)
+    common.save("graph_layer", result)
 
 
 if __name__ == "__main__":
