@@ -43,3 +43,26 @@ async def public_boards(backend: GraphBackend, *, batch: int = 2000) -> AsyncIte
         if len(rows) < batch:
             return
         after = rows[-1]["board"]
+
+
+# The current truth of some boards, for live walk updates: only public ones come back.
+PUBLIC_BOARDS_BY_ID = """
+UNWIND $ids AS id
+MATCH (b:Board {id: id})
+WHERE b.privacy = 'PUBLIC'
+MATCH (b)<-[:OWNS]-(o:User)
+OPTIONAL MATCH (b)<-[:SAVED_TO]-(p:Pin)
+RETURN b.id AS board, o.lang AS lang, [(b)-[:ABOUT]->(t:Topic) | t.name] AS topics,
+       collect(p.id) AS pins
+"""
+
+
+async def public_boards_by_id(backend: GraphBackend, ids: set[str]) -> dict[str, BoardRow]:
+    """Those of `ids` that are public boards now; secret and deleted ones are left out."""
+    if not ids:
+        return {}
+    rows = await backend.read(PUBLIC_BOARDS_BY_ID, {"ids": sorted(ids)})
+    return {
+        row["board"]: BoardRow(row["board"], row["lang"] or "en", row["topics"], row["pins"])
+        for row in rows
+    }

@@ -14,6 +14,7 @@ from graph.feed_cache import FeedCache
 from graph.repos import Repositories
 from media.service import ImageService
 from resolvers.loaders import Loaders
+from walks.deltas import DeltaLog
 from walks.engine import WalkEngine
 
 
@@ -40,6 +41,7 @@ class Context:
     board_cache: BoardCache | None = None
     feed_cache: FeedCache | None = None
     public_changed: Callable[[], Awaitable[None]] | None = None  # cached anonymous answers
+    walk_deltas: DeltaLog | None = None  # saves and unsaves reach the walks through it
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -13,6 +13,7 @@ from graph.model import Board, Pin, Privacy, Topic, User
 from graph.pins import NewPin
 from media.service import check_image_key
 from resolvers.context import Context
+from walks.overlay import BOARD, DROP_PIN, SAVE, UNSAVE, Delta
 
 
 async def create_board(
@@ -44,12 +45,14 @@ async def update_board(
         set_description=set_description, privacy=privacy, topics=topics,
     )  # fmt: skip
     await touched(ctx, board_id)
+    await walks_changed(ctx, Delta(BOARD, board=board_id))  # privacy or topics may differ
     return board
 
 
 async def delete_board(ctx: Context, board_id: str) -> bool:
     await ctx.repos.boards.delete(ctx.require_user(), board_id)
     await touched(ctx, board_id)
+    await walks_changed(ctx, Delta(BOARD, board=board_id))
     return True
 
 
@@ -83,6 +86,7 @@ async def create_pin(
             await discard_if_unused(ctx, upload.info.key)
         raise
     await touched(ctx, new.board_id)
+    await walks_changed(ctx, Delta(SAVE, pin.id, new.board_id))
     return pin
 
 
@@ -96,18 +100,22 @@ async def delete_pin(ctx: Context, pin_id: str) -> bool:
     boards = await ctx.repos.pins.board_ids(pin_id)  # every board it leaves, secret ones too
     await ctx.repos.pins.delete(viewer, pin_id)
     await touched(ctx, *boards)
+    await walks_changed(ctx, Delta(DROP_PIN, pin_id))
     return True
 
 
 async def save_pin(ctx: Context, pin_id: str, board_id: str) -> Pin:
     pin = await ctx.repos.pins.save(ctx.require_user(), pin_id, board_id)
     await touched(ctx, board_id)
+    await walks_changed(ctx, Delta(SAVE, pin_id, board_id))
     return pin
 
 
 async def unsave_pin(ctx: Context, pin_id: str, board_id: str) -> bool:
     removed = await ctx.repos.pins.unsave(ctx.require_user(), pin_id, board_id)
     await touched(ctx, board_id)
+    if removed:
+        await walks_changed(ctx, Delta(UNSAVE, pin_id, board_id))
     return removed
 
 
@@ -117,6 +125,13 @@ async def touched(ctx: Context, *board_ids: str) -> None:
     if ctx.board_cache is not None:
         await ctx.board_cache.touched(*board_ids)
     await refresh_feed(ctx)
+
+
+async def walks_changed(ctx: Context, delta: Delta) -> None:
+    """Log a change for the live walk graph. Secret boards are filtered out by the reader,
+    which asks the graph store about every board it does not have yet."""
+    if ctx.walk_deltas is not None:
+        await ctx.walk_deltas.append(delta)
 
 
 async def refresh_feed(ctx: Context) -> None:

@@ -70,6 +70,13 @@ def attach(app: Starlette, services: Services) -> None:
         services.responses.on_event = lambda event: metrics.cache_events.labels(
             "response", event
         ).inc()
+    services.walk_events = lambda event, count: metrics.walk_deltas.labels(event).inc(count)
+    services.walk_deltas.on_event = lambda event: metrics.walk_deltas.labels(event).inc()
+    metrics.walk_stream_lag.set_function(
+        lambda: services.live_walks.lag_s if services.live_walks else 0.0
+    )
+    metrics.walk_overlay.set_function(lambda: services.walks.graph.deltas if services.walks else 0)
+    metrics.walk_edges.set_function(lambda: services.walks.graph.edges if services.walks else 0)
     app.state.rate_limits = RateLimits(
         services.cache,
         per_user=settings.rate_limit_user,

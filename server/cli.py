@@ -149,7 +149,8 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
         if demo and settings.is_dev:
             await print_demo_token(services, settings)
         services.walks = await load_walks(services)
-        watcher = asyncio.create_task(walk_snapshots.watch(services))
+        services.live_walks = walk_snapshots.live_walks(services, services.walks)
+        follower = asyncio.create_task(services.live_walks.run())
         app = create_app(settings, services=services)
         config = uvicorn.Config(
             app,
@@ -171,7 +172,7 @@ async def _serve(settings: Settings, sock: socket.socket, *, demo: bool) -> None
         try:
             await server.serve(sockets=[sock])
         finally:
-            watcher.cancel()
+            follower.cancel()
 
 
 async def print_demo_token(services: Services, settings: Settings) -> None:
@@ -324,8 +325,9 @@ def walks_build(
                 def progress(boards: int, edges: int) -> None:
                     bar.update(task, boards=boards, edges=edges)
 
+                position = await walk_snapshots.stream_position(services)
                 path = await build_and_save(
-                    services.graph, settings.walks_dir, progress=progress,
+                    services.graph, settings.walks_dir, stream_id=position, progress=progress,
                     max_board_degree=max_board_degree, prune_delta=prune_delta,
                 )  # fmt: skip
             built = walk_graph.load(path)
@@ -334,6 +336,44 @@ def walks_build(
                 f"{built.edges:,} edges, {built.nbytes() / max(built.edges, 1):.1f} bytes/edge, "
                 f"built in {built.stats['export_s'] + built.stats['build_s']:.1f}s ({path})",
                 highlight=False,
+            )
+
+    run(go())
+
+
+@walks_cli.command("compact")
+def walks_compact() -> None:
+    """Fold the live deltas logged since the newest snapshot into a new snapshot."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with open_services(settings) as services:
+            path = walk_graph.newest(settings.walks_dir)
+            if path is None:
+                fail("there is no walk snapshot yet: run `pingraph walks build`")
+            engine = WalkEngine(walk_graph.load(path), threads=1)
+            live = walk_snapshots.live_walks(services, engine)
+            with err.status("merging the live deltas..."):
+                graph, merged = await live.catch_up(engine.graph, rounds=0)
+            if live.resync_since is not None:
+                err.print("deltas were lost: rebuilding from the graph store", highlight=False)
+                await live.resync()
+                if live.resync_since is not None:
+                    fail("another process is building a snapshot; try again when it is done")
+                err.print(f"rebuilt: walk graph {engine.graph.version}", highlight=False)
+                return
+            engine.swap(graph)
+            if graph.deltas == 0:
+                err.print(f"nothing to compact: {path.name} is current", highlight=False)
+                return
+            written = await live.compact()
+            if written is None:
+                fail("another process is building a snapshot; try again when it is done")
+            err.print(
+                f"walk graph {written.name}: {graph.deltas:,} deltas folded into {path.name} "
+                f"({graph.edges:,} edges)",
+                highlight=False,
+                soft_wrap=True,
             )
 
     run(go())

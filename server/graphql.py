@@ -81,6 +81,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             services.repos, viewer, services.images, services.walks,
             services.board_cache, services.feed_cache,
             services.responses.changed if services.responses else None,
+            services.walk_deltas,
         )  # fmt: skip
 
     async def process_result(

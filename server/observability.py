@@ -9,7 +9,7 @@ import time
 import uuid
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -58,6 +58,26 @@ class Metrics:
             "Cache hits, misses, rebuilds, errors and epoch changes, by cache",
             ["cache", "event"],
             registry=self.registry,
+        )
+        self.walk_deltas = Counter(
+            "pingraph_walk_deltas",
+            "Live walk-graph deltas merged (applied), rebuilds after lost deltas (resync), "
+            "compactions, and errors reading or writing the delta stream",
+            ["event"],
+            registry=self.registry,
+        )
+        self.walk_stream_lag = Gauge(
+            "pingraph_walk_stream_lag_seconds",
+            "How far the newest walk delta in Redis is ahead of what this process merged",
+            registry=self.registry,
+        )
+        self.walk_overlay = Gauge(
+            "pingraph_walk_overlay_deltas",
+            "Live deltas merged into the walk graph since its snapshot (the overlay)",
+            registry=self.registry,
+        )
+        self.walk_edges = Gauge(
+            "pingraph_walk_graph_edges", "Edges in the walk graph served", registry=self.registry
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -23,7 +23,9 @@ from media.store import ImageStore
 from server.embedded import EmbeddedServices
 from server.response_cache import ResponseCache
 from server.settings import EMBEDDED, Settings, SettingsError
+from walks.deltas import DeltaLog
 from walks.engine import WalkEngine
+from walks.live import LiveWalks
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +40,9 @@ class Services:
     repos: Repositories = field(init=False)
     images: ImageService = field(init=False)
     walks: WalkEngine | None = field(init=False, default=None)
+    live_walks: LiveWalks | None = field(init=False, default=None)
+    walk_deltas: DeltaLog = field(init=False)
+    walk_events: Callable[[str, int], None] = field(init=False)  # metrics, once an app attaches
     board_cache: BoardCache = field(init=False)
     feed_cache: FeedCache = field(init=False)
     responses: ResponseCache | None = field(init=False)
@@ -46,6 +51,8 @@ class Services:
         self.repos = Repositories.over(self.graph)
         self.board_cache = BoardCache(self.cache, self.repos.boards)
         self.feed_cache = FeedCache(self.cache)
+        self.walk_deltas = DeltaLog(self.cache)
+        self.walk_events = lambda event, count: None
         ttl = self.settings.response_cache_ttl_s
         self.responses = ResponseCache(self.cache, ttl_s=ttl) if ttl else None
         self.images = ImageService(

@@ -107,7 +107,8 @@ async def graph_info(request: Request, viewer: Viewer | None) -> Response:
             "edges": graph.edges,
             "version": graph.version,
             "builtAt": graph.built_at,
-            "pendingDeltas": 0,
+            "pendingDeltas": graph.deltas,  # merged live, not yet in a snapshot
+            "streamId": graph.stream_id,
             "bytes": graph.nbytes(),
         }
     )

@@ -1,5 +1,5 @@
-"""Walk snapshots for a running server: load the newest (building one when there is none),
-and swap in newer ones as `pingraph walks build` writes them, without a pause."""
+"""Walk graphs for a running server: load the newest snapshot (building one when there is
+none), then keep it current with live deltas and newer snapshots (`walks/live.py`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import structlog
 from server.services import Services
 from walks import graph as walk_graph
 from walks.build import build_and_save
+from walks.deltas import REDIS_ERRORS, START
 from walks.engine import Query, WalkEngine
+from walks.live import LiveWalks
 
 log = structlog.get_logger(__name__)
-WATCH_INTERVAL_S = 15.0
 
 
 async def load_or_build(
@@ -23,12 +24,24 @@ async def load_or_build(
     directory = services.settings.walks_dir
     path = walk_graph.newest(directory)
     if path is None:
-        path = await build_and_save(services.graph, directory, progress=progress)
+        position = await stream_position(services)
+        path = await build_and_save(
+            services.graph, directory, stream_id=position, progress=progress
+        )
     graph = await asyncio.to_thread(walk_graph.load, path)
     engine = WalkEngine(graph)
     await warm_up(engine)
     log.info("walk graph loaded", version=graph.version, pins=graph.pins, edges=graph.edges)
     return engine
+
+
+async def stream_position(services: Services) -> str:
+    """Where a snapshot exported now starts in the delta stream. Without Redis: its start,
+    so that every delta still in the stream is merged again later (which is harmless)."""
+    try:
+        return await services.walk_deltas.position()
+    except REDIS_ERRORS:
+        return START
 
 
 async def warm_up(engine: WalkEngine) -> None:
@@ -38,19 +51,15 @@ async def warm_up(engine: WalkEngine) -> None:
         await engine.run(Query(pins={pin: 1.0}, steps=100, top_k=1, seed=1))
 
 
-async def watch(services: Services, interval_s: float = WATCH_INTERVAL_S) -> None:
-    """Swap in newer snapshots until cancelled."""
-    directory = services.settings.walks_dir
-    while True:
-        await asyncio.sleep(interval_s)
-        engine = services.walks
-        path = walk_graph.newest(directory)
-        if engine is None or path is None or path.name <= engine.graph.version:
-            continue
-        try:
-            graph = await asyncio.to_thread(walk_graph.load, path)
-        except (OSError, ValueError) as error:
-            log.warning("walk snapshot not loaded", path=str(path), error=str(error))
-            continue
-        engine.swap(graph)
-        log.info("walk graph swapped", version=graph.version, edges=graph.edges)
+def live_walks(services: Services, engine: WalkEngine) -> LiveWalks:
+    settings = services.settings
+    return LiveWalks(
+        engine,
+        services.walk_deltas,
+        services.graph,
+        settings.walks_dir,
+        compact_after=settings.walks_compact_after,
+        compact_every_s=settings.walks_compact_every_s,
+        poll_ms=settings.walks_poll_ms,
+        on_event=lambda event, count: services.walk_events(event, count),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +59,12 @@ async def build_from_store(
     return built
 
 
-async def build_and_save(backend: GraphBackend, directory: Path, **options: object) -> Path:
+async def build_and_save(
+    backend: GraphBackend, directory: Path, *, stream_id: str = "0-0", **options: object
+) -> Path:
+    """Build and save a snapshot. `stream_id` is the delta stream's newest entry, read
+    before the export started: every change up to it is in the store already."""
     built = await build_from_store(backend, **options)  # type: ignore[arg-type]
-    path = walk_graph.save(built, directory)
+    path = walk_graph.save(replace(built, stream_id=stream_id), directory)
     walk_graph.prune_old(directory)
     return path

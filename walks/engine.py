@@ -66,12 +66,15 @@ class _Scratch(threading.local):
     touched: NDArray[np.int32]
 
     def for_pins(self, pins: int) -> _Scratch:
-        if self.size != pins:
-            self.counts = np.zeros(pins, dtype=np.int32)
-            self.boost = np.zeros(pins, dtype=np.float64)
-            self.visits = np.zeros(pins, dtype=np.int32)
-            self.touched = np.zeros(2 * pins, dtype=np.int32)
-            self.size = pins
+        # Live deltas add pins a few at a time: leave room so that each one is not a new
+        # allocation. The kernel only indexes below the graph's pin count.
+        if self.size < pins:
+            size = pins + pins // 8 + 64
+            self.counts = np.zeros(size, dtype=np.int32)
+            self.boost = np.zeros(size, dtype=np.float64)
+            self.visits = np.zeros(size, dtype=np.int32)
+            self.touched = np.zeros(2 * size, dtype=np.int32)
+            self.size = size
         return self
 
 
@@ -140,7 +143,7 @@ class WalkEngine:
                 id_strings(pin_ids), scores[top], visits[top], strict=True
             )
         ]
-        return Result(hits, int(taken), stopped > 0, unknown, graph.version, seed)
+        return Result(hits, int(taken), stopped > 0, unknown, graph.revision, seed)
 
 
 def _top(scores: NDArray[np.float64], visits: NDArray[np.int32], k: int) -> NDArray[np.int64]:

@@ -48,9 +48,16 @@ class WalkGraph:
     board_lang: NDArray[np.uint8]  # index into langs
     topics: list[str]
     langs: list[str]
-    version: str = ""
+    version: str = ""  # the snapshot's
     built_at: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
+    stream_id: str = "0-0"  # the last live delta the snapshot includes (walks/deltas.py)
+    deltas: int = 0  # live deltas merged in since the snapshot (walks/overlay.py)
+
+    @property
+    def revision(self) -> str:
+        """The snapshot version, plus the number of live deltas merged in since."""
+        return f"{self.version}+{self.deltas}" if self.deltas else self.version
 
     @property
     def pins(self) -> int:
@@ -216,6 +223,7 @@ def save(graph: WalkGraph, directory: Path) -> Path:
         "topics": graph.topics,
         "langs": graph.langs,
         "stats": graph.stats,
+        "streamId": graph.stream_id,
     }
     (partial / "meta.json").write_text(json.dumps(meta, indent=2))
     partial.rename(target)
@@ -234,6 +242,7 @@ def load(path: Path) -> WalkGraph:
         version=meta["version"],
         built_at=meta["builtAt"],
         stats=meta.get("stats", {}),
+        stream_id=meta.get("streamId", "0-0"),
     )
 
 

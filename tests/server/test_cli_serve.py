@@ -93,6 +93,25 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
             headers={"Authorization": f"Bearer {token}"},
         )
         assert me.json() == {"data": {"me": {"handle": "demo"}}}
+        # A new pin reaches the served walk graph live; `walks compact`, run beside the
+        # server, folds it into a new snapshot.
+        _create_pin(port, token)
+        robot = _token(tmp_path, "recommender")
+        pending = 0
+        while pending == 0 and time.monotonic() < deadline + 30:
+            graph_info = httpx.get(
+                f"http://127.0.0.1:{port}/walks/graph",
+                headers={"Authorization": f"Bearer {robot}"},
+            ).json()
+            pending = graph_info["pendingDeltas"]
+            time.sleep(0.05)
+        assert pending == 1
+        compacted = subprocess.run(
+            [PINGRAPH, "walks", "compact"],
+            env=_env(tmp_path), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert compacted.returncode == 0, compacted.stderr
+        assert f"1 deltas folded into {graph_info['version']}" in compacted.stderr
     finally:
         server.send_signal(signal.SIGINT)
         _, stderr = server.communicate(timeout=30)
@@ -105,6 +124,33 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
     assert printed is not None, stderr
     claims = jwt.decode(printed.group(1), DEV_JWT_SECRET, algorithms=["HS256"])
     assert claims["sub"] == jwt.decode(token, DEV_JWT_SECRET, algorithms=["HS256"])["sub"]
+
+
+def _token(data_dir: Path, role: str) -> str:
+    issued = subprocess.run(
+        [PINGRAPH, "token", "issue", "--handle", "demo", "--role", role, "--ttl", "60"],
+        env=_env(data_dir), capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return issued.stdout.strip()
+
+
+def _create_pin(port: int, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"http://127.0.0.1:{port}/graphql"
+    boards = httpx.post(
+        url, json={"query": "{ me { boards(first: 1) { edges { node { id } } } } }"},
+        headers=headers,
+    ).json()  # fmt: skip
+    board = boards["data"]["me"]["boards"]["edges"][0]["node"]["id"]
+    created = httpx.post(
+        url,
+        json={
+            "query": 'mutation($b: ID!) { createPin(input: {title: "Live", boardId: $b}) { id } }',
+            "variables": {"b": board},
+        },
+        headers=headers,
+    ).json()
+    assert "errors" not in created, created
 
 
 def _serve_fails(tmp_path: Path, *args: str, **env: str) -> str:
