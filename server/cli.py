@@ -350,16 +350,15 @@ def walks_compact() -> None:
         async with open_services(settings) as services:
             path = walk_graph.newest(settings.walks_dir)
             if path is None:
-                fail("there is no walk snapshot yet: run `pingraph walks build`")
+                raise fail("there is no walk snapshot yet: run `pingraph walks build`")
             engine = WalkEngine(walk_graph.load(path), threads=1)
             live = walk_snapshots.live_walks(services, engine)
             with err.status("merging the live deltas..."):
-                graph, merged = await live.catch_up(engine.graph, rounds=0)
+                graph, _ = await live.catch_up(engine.graph, rounds=0)
             if live.resync_since is not None:
                 err.print("deltas were lost: rebuilding from the graph store", highlight=False)
-                await live.resync()
-                if live.resync_since is not None:
-                    fail("another process is building a snapshot; try again when it is done")
+                if not await live.resync():
+                    raise fail("another process is building a snapshot; try again when it is done")
                 err.print(f"rebuilt: walk graph {engine.graph.version}", highlight=False)
                 return
             engine.swap(graph)
@@ -368,7 +367,7 @@ def walks_compact() -> None:
                 return
             written = await live.compact()
             if written is None:
-                fail("another process is building a snapshot; try again when it is done")
+                raise fail("another process is building a snapshot; try again when it is done")
             err.print(
                 f"walk graph {written.name}: {graph.deltas:,} deltas folded into {path.name} "
                 f"({graph.edges:,} edges)",

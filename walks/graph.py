@@ -26,9 +26,39 @@ ARRAYS = ("pin_ids", "board_ids", "pin_ptr", "pin_boards", "board_ptr", "board_p
           "board_topics", "board_lang")  # fmt: skip
 
 
+ALPHABET = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32, as ULIDs use it
+_DIGIT = np.full(256, 255, dtype=np.uint8)
+_DIGIT[np.frombuffer(ALPHABET, dtype=np.uint8)] = np.arange(32, dtype=np.uint8)
+_DIGIT[np.frombuffer(ALPHABET.lower(), dtype=np.uint8)] = np.arange(32, dtype=np.uint8)
+_POWERS = np.uint64(32) ** np.arange(12, -1, -1, dtype=np.uint64)
+
+
 def id_bytes(ids: Iterable[str]) -> NDArray[np.bytes_]:
-    """ULID strings as sortable 16-byte keys; ValueError for anything else."""
-    return np.array([ULID.from_str(value).bytes for value in ids], dtype="S16")
+    """ULID strings as sortable 16-byte keys; ValueError for anything else.
+
+    Decoded in bulk with numpy: one at a time (python-ulid) took 12 µs per id, most of a
+    snapshot build's time for a million pins. The first digit holds 3 bits, the other 25
+    five each: digits 0-12 are bits 127-65, digit 13 bits 64-60, digits 14-25 bits 59-0.
+    """
+    values = list(ids)
+    if not values:
+        return np.zeros(0, dtype="S16")
+    if any(len(value) != 26 for value in values):
+        raise ValueError("a ULID is 26 characters of Crockford base 32")
+    try:
+        text = "".join(values).encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError("a ULID is 26 characters of Crockford base 32") from None
+    digits = _DIGIT[np.frombuffer(text, dtype=np.uint8)].reshape(-1, 26).astype(np.uint64)
+    if (digits == 255).any() or (digits[:, 0] > 7).any():
+        raise ValueError("a ULID is 26 characters of Crockford base 32, at most 7ZZZ...")
+    first = (digits[:, :13] * _POWERS).sum(axis=1, dtype=np.uint64)
+    middle = digits[:, 13]
+    last = (digits[:, 14:] * _POWERS[1:]).sum(axis=1, dtype=np.uint64)
+    words = np.empty((len(values), 2), dtype=">u8")
+    words[:, 0] = (first << np.uint64(1)) | (middle >> np.uint64(4))
+    words[:, 1] = ((middle & np.uint64(15)) << np.uint64(60)) | last
+    return words.view("S16").reshape(-1)
 
 
 def id_strings(keys: NDArray[np.bytes_]) -> list[str]:

@@ -175,20 +175,21 @@ class LiveWalks:
         self.engine.swap(graph)
         log.info("walk graph swapped", version=graph.version, edges=graph.edges)
 
-    async def resync(self) -> None:
-        """Rebuild from the graph store; when another process holds the lock, its snapshot
-        arrives through `check_disk` instead."""
+    async def resync(self) -> bool:
+        """Rebuild from the graph store. False when another process holds the lock: its
+        snapshot arrives through `check_disk` instead."""
         async with self.lock() as held:
             if not held:
                 self._next_disk_check = 0.0
                 await asyncio.sleep(1.0)
-                return
+                return False
             position = await self.deltas.position()
             path = await build_and_save(self.backend, self.directory, stream_id=position)
         graph = await asyncio.to_thread(walk_graph.load, path)
         self.resync_since = None
         self.engine.swap(graph)
         log.info("walk graph rebuilt", version=graph.version, edges=graph.edges)
+        return True
 
     def compaction_due(self) -> bool:
         graph = self.engine.graph

@@ -76,8 +76,11 @@ def merge(graph: WalkGraph, folded: Folded, truth: dict[str, BoardRow], count: i
     pins_new -= folded.dropped_pins
     pin_ids, pin_remap = _union(graph.pin_ids, pins_new)
     board_ids, board_remap = _union(graph.board_ids, set(truth))
-    pin_of = _Index(pin_ids)
-    board_of = _Index(board_ids)
+    pin_of = _Index(pin_ids).many(
+        {pin for pin, _ in folded.edges} | folded.dropped_pins
+        | {pin for row in truth.values() for pin in row.pins}
+    )  # fmt: skip
+    board_of = _Index(board_ids).many({board for _, board in folded.edges} | replaced)
     old = _Adjacency(graph, pin_remap, board_remap)
 
     removed: set[tuple[int, int]] = set()
@@ -85,21 +88,21 @@ def merge(graph: WalkGraph, folded: Folded, truth: dict[str, BoardRow], count: i
     for (pin, board), saved in folded.edges.items():
         if board in replaced or pin in folded.dropped_pins:
             continue
-        p, b = pin_of.get(pin), board_of.get(board)
+        p, b = pin_of.get(pin, -1), board_of.get(board, -1)
         if p < 0 or b < 0:
             continue  # an unsave of an edge the graph never had
         (added if saved else removed).add((p, b))
     for pin in folded.dropped_pins:
-        p = pin_of.get(pin)
+        p = pin_of.get(pin, -1)
         if p >= 0:
             removed.update((p, int(b)) for b in old.boards_of(p))
     for board in replaced:
-        b = board_of.get(board)
+        b = board_of.get(board, -1)
         if b >= 0:
             removed.update((int(p), b) for p in old.pins_of(b))
         row = truth.get(board)
         if row is not None:
-            added.update((pin_of.get(pin), b) for pin in row.pins if pin not in folded.dropped_pins)
+            added.update((pin_of[pin], b) for pin in row.pins if pin not in folded.dropped_pins)
     removed -= added
     added = {(p, b) for p, b in added if not old.has(p, b)}
 
@@ -134,9 +137,17 @@ class _Index:
         self.ids = ids
 
     def get(self, value: str) -> int:
-        key = id_bytes([value])
-        at = int(np.searchsorted(self.ids, key)[0])
-        return at if at < len(self.ids) and self.ids[at] == key[0] else -1
+        return self.many({value}).get(value, -1)
+
+    def many(self, values: set[str]) -> dict[str, int]:
+        """The positions of those of `values` that are present."""
+        if not values or not len(self.ids):
+            return {}
+        ordered = list(values)
+        keys = id_bytes(ordered)
+        at = np.minimum(np.searchsorted(self.ids, keys), len(self.ids) - 1)
+        found = self.ids[at] == keys
+        return {value: int(i) for value, i, ok in zip(ordered, at, found, strict=True) if ok}
 
 
 class _Adjacency:
@@ -184,8 +195,7 @@ def _inverse(remap: NDArray[np.int64] | None) -> Callable[[int], int]:
 
 
 def _known(ids: NDArray[np.bytes_], values: set[str]) -> list[str]:
-    index = _Index(ids)
-    return [value for value in values if index.get(value) >= 0]
+    return list(_Index(ids).many(values))
 
 
 def _union(
@@ -223,8 +233,11 @@ def _lists(
         new.setdefault(edge[source], []).append(edge[1 - source])
     lists = {}
     for node in gone.keys() | new.keys():
-        kept = [int(n) for n in neighbours(node) if int(n) not in gone.get(node, ())]
-        lists[node] = np.array(kept + sorted(new.get(node, [])), dtype=np.int32)
+        current = neighbours(node)
+        if node in gone:
+            current = current[~np.isin(current, list(gone[node]))]
+        fresh = np.array(sorted(new.get(node, [])), dtype=np.int64)
+        lists[node] = np.concatenate([current, fresh]).astype(np.int32)
     return lists
 
 
