@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     media_max_pixels: int = Field(default=40_000_000, ge=10_000, le=200_000_000)
     media_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     response_cache_ttl_s: int = Field(default=30, ge=0, le=3600)  # 0: off
-    walks_poll_ms: int = Field(default=500, ge=10, le=10_000)  # live deltas reach walks this fast
+    # One blocking wait for walk deltas (it ends as soon as one arrives); under the cache
+    # client's 2 s socket timeout.
+    walks_poll_ms: int = Field(default=500, ge=10, le=1000)
     walks_compact_after: int = Field(default=100_000, ge=1)  # deltas before a new snapshot
     walks_compact_every_s: int = Field(default=3600, ge=10)  # ... or this old, with any deltas
     rate_limit_user: str = "1200/minute"
