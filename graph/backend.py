@@ -36,6 +36,15 @@ class GraphBackend(Protocol):
         """Run a schema statement (index, constraint) in the backend's own syntax."""
         ...
 
+    async def explore(
+        self, query: str, params: Params, *, limit: int, timeout_ms: int
+    ) -> tuple[list[str], list[list[Any]], bool]:
+        """Run an analyst's query in the store's read-only mode: (columns, at most `limit`
+        rows, whether there were more). Nodes, relationships and paths come back as dicts
+        (`graph/rendering.py`). Errors in the query are BadInput, attempts to write
+        WriteRefused (`graph/analyst.py` checks the query first)."""
+        ...
+
     async def ping(self) -> None:
         """Raise Unavailable unless the store answers."""
         ...

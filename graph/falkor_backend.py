@@ -12,8 +12,10 @@ from falkordb.asyncio import FalkorDB
 from falkordb.asyncio.query_result import QueryResult
 from falkordb.helpers import stringify_param_value
 
+from graph.analyst import WriteRefused
 from graph.backend import Dialect, Params, Record
 from graph.errors import BadInput, Conflict, Unavailable
+from graph.rendering import render
 
 DEFAULT_GRAPH = "pingraph"
 MAX_CONNECTIONS = 64
@@ -64,6 +66,30 @@ class FalkorBackend:
 
     async def write(self, query: str, params: Params | None = None) -> list[Record]:
         return await self._run(query, params, read_only=False, timeout_ms=self._timeout_ms)
+
+    async def explore(
+        self, query: str, params: Params, *, limit: int, timeout_ms: int
+    ) -> tuple[list[str], list[list[Any]], bool]:
+        text = _params_header(params) + query
+        try:
+            reply = await self._db.connection.execute_command(
+                "GRAPH.RO_QUERY", self.name, text, "--compact", "timeout", timeout_ms
+            )
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            raise Unavailable("the graph store does not answer") from error
+        except redis.exceptions.ResponseError as error:
+            if "empty key" in str(error):
+                return [], [], False
+            raise _analyst_error(error, timeout_ms) from error
+        if isinstance(reply[-1], redis.exceptions.ResponseError):
+            raise _analyst_error(reply[-1], timeout_ms) from reply[-1]
+        if len(reply) == 1:
+            return [], [], False
+        columns = [_column_name(column) for column in reply[0]]
+        result = QueryResult(self._graph)
+        await result.parse(reply)
+        rows = [[render(value) for value in row] for row in result.result_set[:limit]]
+        return columns, rows, len(result.result_set) > limit
 
     async def ddl(self, statement: str) -> None:
         """Run a schema statement; one that already took effect is not an error."""
@@ -165,6 +191,16 @@ _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
 def _column_name(column: Any) -> str:
     name = column[1] if isinstance(column, list | tuple) else column
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _analyst_error(error: redis.exceptions.ResponseError, timeout_ms: int) -> Exception:
+    """Every error of an analyst's query is theirs to fix: none is a server fault."""
+    message = str(error)
+    if "RO_QUERY is to be executed only on read-only queries" in message:
+        return WriteRefused("read-only: the graph store refused a query that writes")
+    if "timed out" in message.lower() or "timeout" in message.lower():
+        return BadInput(f"the query ran past its time limit of {timeout_ms} ms")
+    return BadInput(f"the graph store refused the query: {message}")
 
 
 def _translate(error: redis.exceptions.ResponseError) -> Exception:

@@ -9,8 +9,10 @@ import neo4j
 from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, unit_of_work
 from neo4j.exceptions import ClientError, ConstraintError, ServiceUnavailable, SessionExpired
 
+from graph.analyst import WriteRefused
 from graph.backend import Dialect, Params, Record
 from graph.errors import BadInput, Conflict, Unavailable
+from graph.rendering import render
 
 DEFAULT_DATABASE = "neo4j"
 
@@ -37,6 +39,39 @@ class Neo4jBackend:
 
     async def write(self, query: str, params: Params | None = None) -> list[Record]:
         return await self._run(query, params, neo4j.WRITE_ACCESS, self._timeout_s)
+
+    async def explore(
+        self, query: str, params: Params, *, limit: int, timeout_ms: int
+    ) -> tuple[list[str], list[list[Any]], bool]:
+        """In a READ transaction, after EXPLAIN has shown the query type to be read-only."""
+
+        @unit_of_work(timeout=timeout_ms / 1000)
+        async def work(tx: AsyncManagedTransaction) -> tuple[list[str], list[list[Any]], bool]:
+            plan = await tx.run("EXPLAIN " + query, dict(params))
+            summary = await plan.consume()
+            if summary.query_type != "r":
+                raise WriteRefused(
+                    f"read-only: Neo4j plans this query as type {summary.query_type!r}, "
+                    "not 'r' (read only)"
+                )
+            result = await tx.run(query, dict(params))
+            columns = list(result.keys())
+            records = await result.fetch(limit + 1)
+            rows = [[render(value) for value in record.values()] for record in records[:limit]]
+            return columns, rows, len(records) > limit
+
+        try:
+            async with self._driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
+                return await session.execute_read(work)
+        except (ServiceUnavailable, SessionExpired) as error:
+            raise Unavailable("the graph store does not answer") from error
+        except ClientError as error:
+            translated = _translate(error)
+            if translated is error:
+                raise BadInput(f"the graph store refused the query: {error.message}") from error
+            raise translated from error
 
     async def ddl(self, statement: str) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from schema.build import build_schema
-from server import health, media_routes, walk_routes
+from server import cypher_routes, health, media_routes, walk_routes
 from server.graphql import GraphQLEndpoint
 from server.observability import Metrics, RequestMiddleware
 from server.ratelimit import RateLimits
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             Route("/walks/feed", walk_routes.feed_endpoint, methods=["POST"]),
             Route("/walks/batch", walk_routes.batch_endpoint, methods=["POST"]),
             Route("/walks/graph", walk_routes.graph_endpoint, methods=["GET"]),
+            Route("/cypher", cypher_routes.endpoint, methods=["POST"]),
             Route("/media/{key}/{size}", media_routes.serve, methods=["GET"]),
             Route(
                 "/graphql",
@@ -77,6 +79,7 @@ def attach(app: Starlette, services: Services) -> None:
     )
     metrics.walk_overlay.set_function(lambda: services.walks.graph.deltas if services.walks else 0)
     metrics.walk_edges.set_function(lambda: services.walks.graph.edges if services.walks else 0)
+    app.state.cypher_gate = asyncio.Semaphore(cypher_routes.CONCURRENT_QUERIES)
     app.state.rate_limits = RateLimits(
         services.cache,
         per_user=settings.rate_limit_user,

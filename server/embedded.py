@@ -67,6 +67,9 @@ def wheel_binaries() -> tuple[Path, Path]:
     return server, module
 
 
+QUERY_MEMORY_BYTES = 1 << 30
+
+
 class EmbeddedServices:
     """Owns or attaches to the embedded FalkorDB and cache Redis of one data directory."""
 
@@ -141,7 +144,9 @@ class EmbeddedServices:
             "--appendonly", "yes",
             "--appendfsync", self.fsync,
             "--save", "",
-            "--loadmodule", str(module),
+            # One query may use this much memory: `UNWIND range(1, 10^10)` from an analyst
+            # fails alone instead of taking the store down with it.
+            "--loadmodule", str(module), "QUERY_MEM_CAPACITY", str(QUERY_MEMORY_BYTES),
         ]  # fmt: skip
         cache_args = [
             "--dir", str(self.dir),

@@ -12,11 +12,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from graph.errors import BadInput, DomainError, NotFound, Unavailable
 from resolvers.context import Role, Viewer
-from server.guard import Guarded, json_body
+from server.guard import Guarded, json_body, parse
 from server.services import Services
 from walks.engine import Result, WalkEngine
 from walks.personal import feed_query
-from walks.requests import FeedRequest, RelatedRequest, parse
+from walks.requests import FeedRequest, RelatedRequest
 
 ROLES = frozenset({Role.RECOMMENDER, Role.ANALYST})
 MAX_BATCH_LINES = 1000

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from graph.errors import BadInput
 from walks.engine import MAX_QUERY_PINS, MAX_STEPS, MAX_TOP_K, Query
 
 
@@ -69,17 +66,3 @@ class RelatedRequest(WalkOptions):
 
 class FeedRequest(WalkOptions):
     user_id: str = Field(alias="userId", min_length=1, max_length=64)
-
-
-def parse[T: BaseModel](model: type[T], body: Any) -> T:
-    """Validate a decoded JSON body; BadInput names every wrong field."""
-    if not isinstance(body, dict):
-        raise BadInput("the body must be a JSON object")
-    try:
-        return model.model_validate(body)
-    except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            where = ".".join(str(part) for part in item["loc"]) or "body"
-            problems.append(f"{where}: {item['msg']}")
-        raise BadInput("; ".join(problems)) from None

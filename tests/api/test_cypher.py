@@ -1,0 +1,194 @@
+"""POST /cypher: analysts read the graph, and nothing they send can change it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+
+from graph.analyst import WriteRefused
+from graph.model import User
+from graph.repos import Repositories
+from resolvers.context import Role
+from server.services import Services
+from tests.utils.factories import make_board, make_pin, make_user
+from tests.utils.graphql import Api
+
+# Each is refused, with the graph left as it was.
+ATTEMPTS: list[tuple[str, dict[str, Any]]] = [
+    ("CREATE (n:Hack) RETURN n", {}),
+    ("create (n:Hack) return n", {}),
+    ("MERGE (u:User {id: 'hack'}) RETURN u", {}),
+    ("MATCH (u:User) SET u.handle = 'pwned' RETURN u", {}),
+    ("MATCH (u:User) SET u += {pwned: true} RETURN u", {}),
+    ("MATCH (u:User) REMOVE u.handle RETURN u", {}),
+    ("MATCH (b:Board) DELETE b", {}),
+    ("MATCH (b:Board) DETACH DELETE b", {}),
+    ("MATCH (n) WITH n LIMIT 1 MERGE (n)-[:HACK]->(n)", {}),
+    ("MATCH (n) FOREACH (x IN [1] | SET n.pwned = x)", {}),
+    ("CALL { CREATE (n:Hack) RETURN n } RETURN n", {}),
+    ("MATCH (u:User) CALL { WITH u CREATE (:Hack) } RETURN u", {}),
+    ("UNWIND [1] AS x CALL { CREATE (:Hack) } IN TRANSACTIONS RETURN x", {}),
+    ("CALL db.labels() YIELD label CREATE (:Hack {l: label})", {}),
+    ("CALL db.idx.fulltext.createNodeIndex('Pin', 'title')", {}),
+    ("CALL apoc.cypher.runWrite('CREATE (n:Hack)', {})", {}),
+    ("CALL dbms.setConfigValue('db.logs.query.enabled', 'off')", {}),
+    ("LOAD CSV FROM 'file:///etc/passwd' AS row RETURN row", {}),
+    ("LOAD CSV WITH HEADERS FROM 'http://127.0.0.1:9/x.csv' AS row CREATE (:Hack)", {}),
+    ("CREATE INDEX FOR (n:User) ON (n.displayName)", {}),
+    ("DROP INDEX ON :User(id)", {}),
+    ("CREATE CONSTRAINT FOR (u:User) REQUIRE u.handle IS UNIQUE", {}),
+    ("MATCH (n) RETURN count(n); MATCH (n) DETACH DELETE n", {}),
+    ("MATCH (n) RETURN n /* harmless */ ; CREATE (:Hack)", {}),
+    ("MATCH (n) // a comment\n SET n.pwned = 1 RETURN n", {}),
+    ("\uff23\uff32\uff25\uff21\uff34\uff25 (n:Hack) RETURN n", {}),  # fullwidth CREATE
+    ("CRE\u200bATE (n:Hack) RETURN n", {}),  # a zero-width space inside the keyword
+    ("MATCH (n) RETURN n \u202e;ETELED HCTAM", {}),  # right-to-left override
+    ("MATCH (n)\u00a0DETACH DELETE n", {}),  # a no-break space
+    ("USE system SHOW USERS", {}),
+    ("EXPLAIN CREATE (n:Hack)", {}),
+    ("CYPHER h='x' CREATE (n:Hack)", {}),
+    ("MATCH (u:User {handle: $h}) RETURN u", {"h=1 CREATE (n:Hack) //": 1}),  # name injection
+    ("MATCH (u:User) WHERE u.handle = $m.a RETURN u", {"m": {"a`) CREATE (:Hack) //": 1}}),
+    ("MATCH (n) WHERE n.name = 'unclosed RETURN n", {}),
+]
+
+
+@pytest.fixture
+async def analyst(repos: Repositories, api: Api) -> dict[str, str]:
+    user = await make_user(repos)
+    return {"Authorization": f"Bearer {api.token(user, Role.ANALYST)}"}
+
+
+async def fingerprint(services: Services) -> tuple[Any, ...]:
+    graph = services.graph
+    nodes = await graph.read("MATCH (n) RETURN count(n) AS n")
+    edges = await graph.read("MATCH ()-[r]->() RETURN count(r) AS n")
+    handles = await graph.read("MATCH (u:User) RETURN u.handle AS h ORDER BY h")
+    properties = await graph.read("MATCH (n) RETURN sum(size(keys(n))) AS n")
+    labels = await graph.read("CALL db.labels() YIELD label RETURN label ORDER BY label")
+    indexes = await graph.read("CALL db.indexes() YIELD label RETURN count(label) AS n")
+    return (nodes, edges, handles, properties, labels, indexes)
+
+
+async def test_write_and_escape_attempts_are_refused_and_change_nothing(
+    api: Api, services: Services, analyst: dict[str, str]
+) -> None:
+    assert len(ATTEMPTS) >= 25
+    before = await fingerprint(services)
+    for query, params in ATTEMPTS:
+        response = await api.http.post(
+            "/cypher", json={"query": query, "params": params}, headers=analyst
+        )
+        assert response.status_code in (400, 403), (query, response.text)
+        error = response.json()["error"]
+        assert error["code"] in ("BAD_USER_INPUT", "FORBIDDEN"), query
+        assert error["message"], query
+    assert await fingerprint(services) == before
+
+
+async def test_the_store_refuses_writes_even_without_the_check(services: Services) -> None:
+    """Read-only by construction: the backend alone (GRAPH.RO_QUERY) refuses a write."""
+    before = await fingerprint(services)
+    for query in ("CREATE (n:Hack) RETURN n", "MATCH (n) SET n.pwned = 1",
+                  "MATCH (b:Board) DETACH DELETE b"):  # fmt: skip
+        with pytest.raises(WriteRefused):
+            await services.graph.explore(query, {}, limit=10, timeout_ms=5000)
+    assert await fingerprint(services) == before
+
+
+async def test_injection_through_a_value_is_only_data(
+    api: Api, services: Services, analyst: dict[str, str]
+) -> None:
+    before = await fingerprint(services)
+    for value in ["x\"}) CREATE (n:Hack) //", "x' CREATE (n:Hack) //", "\\\" CREATE (:Hack)",
+                  "*/ CREATE (:Hack) /*", "\n CREATE (:Hack)"]:  # fmt: skip
+        response = await api.http.post(
+            "/cypher",
+            json={"query": "MATCH (u:User {handle: $h}) RETURN u.id AS id, $h AS h",
+                  "params": {"h": value}},
+            headers=analyst,
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert response.json()["rows"] == []
+    echoed = await api.http.post(
+        "/cypher", json={"query": "RETURN '; CREATE (n)' AS text, $v AS v",
+                         "params": {"v": [1, "two", {"three": None}]}},
+        headers=analyst,
+    )  # fmt: skip
+    assert echoed.json()["rows"] == [["; CREATE (n)", [1, "two", {"three": None}]]]
+    assert await fingerprint(services) == before
+
+
+async def test_nodes_relationships_and_paths_are_rendered(
+    api: Api, repos: Repositories, analyst: dict[str, str]
+) -> None:
+    owner = await make_user(repos)
+    board = await make_board(repos, owner, name="Rendered")
+    pin = await make_pin(repos, owner, board, title="Shown")
+    response = await api.http.post(
+        "/cypher",
+        json={"query": "MATCH path = (p:Pin {id: $pin})-[s:SAVED_TO]->(b:Board) "
+                       "RETURN p, s, b.name AS name, path",
+              "params": {"pin": pin.id}},
+        headers=analyst,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["columns"] == ["p", "s", "name", "path"]
+    assert answer["truncated"] is False
+    assert answer["elapsedMs"] >= 0
+    node, rel, name, path = answer["rows"][0]
+    assert node["kind"] == "node"
+    assert node["labels"] == ["Pin"]
+    assert node["properties"]["title"] == "Shown"
+    assert rel["kind"] == "relationship"
+    assert rel["type"] == "SAVED_TO"
+    assert rel["start"] == node["id"]
+    assert name == "Rendered"
+    assert path["kind"] == "path"
+    assert path["nodes"][0]["id"] == node["id"]
+    assert path["relationships"][0]["id"] == rel["id"]
+
+
+async def test_row_cap_csv_and_timeout(api: Api, analyst: dict[str, str]) -> None:
+    body = {"query": "UNWIND range(1, 50) AS x RETURN x, x * 2 AS double", "limit": 10}
+    capped = (await api.http.post("/cypher", json=body, headers=analyst)).json()
+    assert len(capped["rows"]) == 10
+    assert capped["truncated"] is True
+    whole = await api.http.post("/cypher", json={**body, "limit": 50}, headers=analyst)
+    assert whole.json()["truncated"] is False
+    as_csv = await api.http.post("/cypher", json=body, headers={**analyst, "Accept": "text/csv"})
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.headers["x-truncated"] == "true"
+    rows = list(csv.reader(io.StringIO(as_csv.text)))
+    assert rows[0] == ["x", "double"]
+    assert rows[1:3] == [["1", "2"], ["2", "4"]]
+    for query in ("UNWIND range(1, 3000) AS i UNWIND range(1, 3000) AS j RETURN count(*)",
+                  "UNWIND range(1, 100000000) AS x RETURN count(x)"):  # fmt: skip
+        slow = await api.http.post(
+            "/cypher", json={"query": query, "timeoutMs": 100}, headers=analyst
+        )
+        assert slow.status_code == 400, slow.text
+        message = slow.json()["error"]["message"]
+        assert "time limit of 100 ms" in message or "mem consumption" in message
+    for wrong in ({"query": "RETURN 1", "limit": 0}, {"query": "RETURN 1", "limit": 10_001},
+                  {"query": "RETURN 1", "timeoutMs": 60_001}, {"query": ""},
+                  {"query": "RETURN 1", "surprise": True}, {"query": "RETURN $x"},
+                  {"query": "MATCH (n RETURN n"}):  # fmt: skip
+        refused = await api.http.post("/cypher", json=wrong, headers=analyst)
+        assert refused.status_code == 400, (wrong, refused.text)
+        assert refused.json()["error"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_only_analysts(api: Api, repos: Repositories) -> None:
+    user: User = await make_user(repos)
+    body = {"query": "MATCH (n) RETURN count(n)"}
+    assert (await api.http.post("/cypher", json=body)).status_code == 401
+    for role in (Role.USER, Role.RECOMMENDER):
+        headers = {"Authorization": f"Bearer {api.token(user, role)}"}
+        response = await api.http.post("/cypher", json=body, headers=headers)
+        assert response.status_code == 403
+        assert "analyst" in response.json()["error"]["message"]
