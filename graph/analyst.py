@@ -257,3 +257,32 @@ def _skip_string(query: str, start: int) -> int:
         else:
             index += 1
     raise BadInput("a string literal is not closed")
+
+
+@dataclass(frozen=True)
+class LibraryQuery:
+    name: str
+    description: str
+    query: str
+    params: dict[str, Any]
+
+
+def read_library(text: str) -> list[LibraryQuery]:
+    """The named queries of a file like docs/analyst-queries.cypher: `// name:` starts one,
+    comment lines describe it, `// params:` gives JSON parameters, `;` ends it."""
+    queries = []
+    for block in re.split(r"^// name:", text, flags=re.MULTILINE)[1:]:
+        name, _, rest = block.partition("\n")
+        description, lines, params = [], [], {}
+        for line in rest.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("// params:"):
+                params = orjson.loads(stripped.removeprefix("// params:"))
+            elif stripped.startswith("//"):
+                if not lines:
+                    description.append(stripped.removeprefix("//").strip())
+            elif stripped:
+                lines.append(line.rstrip())
+        query = "\n".join(lines).rstrip().removesuffix(";").rstrip()
+        queries.append(LibraryQuery(name.strip(), " ".join(description), query, params))
+    return queries

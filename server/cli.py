@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from graph import analyst
 from graph import migrate as migrate_module
 from graph import seed as seed_module
 from graph.backend import GraphBackend
@@ -34,7 +36,7 @@ from graph.seed import Sizes
 from graph.users import UserRepo
 from media import demo as demo_images
 from resolvers.context import Role
-from server import walk_snapshots
+from server import cli_analyst, walk_snapshots
 from server.app import create_app
 from server.auth import DEFAULT_TTL_S, MAX_TTL_S, issue_token
 from server.embedded import EmbeddedError
@@ -409,6 +411,93 @@ def media_gc(
             )
             for key in found.images[:20] if dry_run else []:
                 typer.echo(key)
+
+    run(go())
+
+
+QueryArgument = Annotated[
+    str | None, typer.Argument(help="The Cypher query (or use -f).", show_default=False)
+]
+FileOption = Annotated[
+    Path | None,
+    typer.Option("-f", "--file", help="Read the query from a file (- for standard input)."),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="A parameter as name=value (JSON values allowed)."),
+]
+
+
+@cli.command()
+def cypher(
+    query: QueryArgument = None,
+    file: FileOption = None,
+    param: ParamOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    limit: Annotated[
+        int, typer.Option(min=1, max=analyst.MAX_LIMIT, help="Rows at most.")
+    ] = analyst.DEFAULT_LIMIT,
+    timeout_ms: Annotated[
+        int, typer.Option(min=1, max=analyst.MAX_TIMEOUT_MS, help="Time limit.")
+    ] = analyst.DEFAULT_TIMEOUT_MS,
+) -> None:
+    """Run a read-only Cypher query against the graph store (as POST /cypher does)."""
+    if output_format not in ("table", "json", "csv"):
+        raise fail("--format must be table, json or csv")
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        text = cli_analyst.query_text(query, file)
+        params = cli_analyst.parse_params(param or [])
+        async with open_services(settings) as services:
+            table = await analyst.explore(
+                services.graph, text, params, limit=limit, timeout_ms=timeout_ms,
+                analyst=cli_analyst.analyst_name(),
+            )  # fmt: skip
+        if output_format == "table":
+            Console().print(cli_analyst.rich_table(table))
+            more = " (truncated: raise --limit)" if table.truncated else ""
+            err.print(f"{len(table.rows):,} rows in {table.elapsed_ms:.0f} ms{more}",
+                      highlight=False)  # fmt: skip
+        else:
+            sys.stdout.write(cli_analyst.as_text(table, output_format))
+            if table.truncated:
+                err.print(f"truncated at {limit:,} rows: raise --limit", highlight=False)
+
+    run(go())
+
+
+@cli.command()
+def export(
+    query: Annotated[str | None, typer.Option("--query", help="The Cypher query.")] = None,
+    file: FileOption = None,
+    param: ParamOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="graphml.")] = "graphml",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=analyst.MAX_LIMIT, help="Rows at most.")
+    ] = analyst.MAX_LIMIT,
+) -> None:
+    """Export the nodes and relationships a read-only query returns, as GraphML (Gephi,
+    Cytoscape, yEd, networkx)."""
+    if output_format != "graphml":
+        raise fail("--format must be graphml")
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        text = cli_analyst.query_text(query, file)
+        params = cli_analyst.parse_params(param or [])
+        async with open_services(settings) as services:
+            table = await analyst.explore(
+                services.graph, text, params, limit=limit,
+                timeout_ms=analyst.MAX_TIMEOUT_MS, analyst=cli_analyst.analyst_name(),
+            )  # fmt: skip
+        nodes, edges = cli_analyst.write_graphml(table, output)
+        more = f"; truncated at {limit:,} rows" if table.truncated else ""
+        err.print(f"exported {nodes:,} nodes and {edges:,} relationships{more}",
+                  highlight=False)  # fmt: skip
 
     run(go())
 
