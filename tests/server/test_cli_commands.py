@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import jwt
+import networkx as nx
 
 from graph import seed
 from media.service import ImageService
@@ -86,6 +89,60 @@ def test_seed_small_loads_once_with_pictures_and_media_gc_keeps_them(tmp_path: P
     assert re.search(r"walk graph \S+: [\d,]+ pins, [\d,]+ boards, [\d,]+ edges", built.stderr)
     snapshots = [p for p in (data_dir / "walks").iterdir() if (p / "meta.json").is_file()]
     assert len(snapshots) == 1
+    nothing = pingraph(data_dir, "walks", "compact")
+    assert nothing.returncode == 0, nothing.stderr
+    assert "nothing to compact" in nothing.stderr
+
+    check_analyst_commands(data_dir)
+
+
+def check_analyst_commands(data_dir: Path) -> None:
+    """`pingraph cypher` and `pingraph export` on the seeded demo graph."""
+    top = "MATCH (u:User) RETURN u.handle AS handle, u.lang AS lang ORDER BY handle LIMIT $n"
+    table = pingraph(data_dir, "cypher", top, "--param", "n=3")
+    assert table.returncode == 0, table.stderr
+    assert "handle" in table.stdout
+    assert "demo" in table.stdout
+    assert "3 rows" in table.stderr
+    as_json = pingraph(data_dir, "cypher", top, "-p", "n=2", "--format", "json")
+    answer = json.loads(as_json.stdout)
+    assert answer["columns"] == ["handle", "lang"]
+    assert answer["rows"][0][0] == "demo"
+    assert len(answer["rows"]) == 2
+    as_csv = pingraph(data_dir, "cypher", top, "-p", "n=5", "--format", "csv", "--limit", "2")
+    assert as_csv.stdout.splitlines()[0] == "handle,lang"
+    assert len(as_csv.stdout.splitlines()) == 3
+    assert "truncated at 2 rows" in as_csv.stderr
+    query_file = data_dir.parent / "boards.cypher"
+    query_file.write_text("MATCH (b:Board) RETURN count(b) AS boards;\n")
+    from_file = pingraph(data_dir, "cypher", "-f", str(query_file), "--format", "csv")
+    assert from_file.stdout.splitlines() == [
+        "boards",
+        str(len(seed.generate(seed.Sizes.small()).boards)),
+    ]
+    refused = pingraph(data_dir, "cypher", "MATCH (n) DETACH DELETE n")
+    assert refused.returncode == 1
+    assert "read-only" in refused.stderr
+    neither = pingraph(data_dir, "cypher")
+    assert neither.returncode == 1
+    assert "give a query" in neither.stderr
+
+    graphml = data_dir.parent / "demo.graphml"
+    exported = pingraph(
+        data_dir, "export", "--query",
+        "MATCH path = (:User {handle: $h})-[:OWNS]->(:Board)<-[:SAVED_TO]-(:Pin) RETURN path",
+        "--param", "h=demo", "--format", "graphml", "--output", str(graphml),
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    graph = nx.read_graphml(graphml)
+    assert re.search(rf"exported {graph.number_of_nodes():,} nodes and "
+                     rf"{graph.number_of_edges():,} relationships", exported.stderr)  # fmt: skip
+    labels = Counter(data["labels"] for _, data in graph.nodes(data=True))
+    assert labels["User"] == 1
+    assert labels["Board"] >= 1
+    assert labels["Pin"] >= 1
+    kinds = {data["type"] for _, _, data in graph.edges(data=True)}
+    assert kinds == {"OWNS", "SAVED_TO"}
 
 
 async def store_orphan(media_dir: Path) -> str:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 import redis
 
+from graph.analysis import CypherClient, CypherError
 from server.settings import DEV_JWT_SECRET
 
 PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
@@ -112,6 +114,22 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
         )  # fmt: skip
         assert compacted.returncode == 0, compacted.stderr
         assert f"1 deltas folded into {graph_info['version']}" in compacted.stderr
+        # A notebook asks the running server through the analyst helpers.
+        cypher = CypherClient(f"http://127.0.0.1:{port}", _token(tmp_path, "analyst"))
+        frame = cypher.dataframe(
+            "MATCH (u:User {handle: $h})-[:OWNS]->(b:Board) RETURN u, b.name AS board", h="demo"
+        )
+        assert set(frame["u.handle"]) == {"demo"}
+        assert "u.labels" in frame.columns
+        assert frame["board"].notna().all()
+        graph = cypher.graph(
+            "MATCH path = (:User {handle: $h})-[:OWNS]->(:Board) RETURN path", h="demo"
+        )
+        assert graph.number_of_edges() == len(frame)
+        assert graph.number_of_nodes() == len(frame) + 1
+        with pytest.raises(CypherError, match="FORBIDDEN"):
+            cypher.run("MATCH (n) DETACH DELETE n")
+        cypher.close()
     finally:
         server.send_signal(signal.SIGINT)
         _, stderr = server.communicate(timeout=30)
