@@ -47,7 +47,8 @@ class FalkorBackend:
                 password=parts.password,
                 max_connections=MAX_CONNECTIONS,
                 timeout=timeout_ms / 1000,
-                socket_timeout=max(timeout_ms / 1000 * 2, 5),
+                # Above the longest analyst query (60 s), whose limit the store enforces.
+                socket_timeout=max(timeout_ms / 1000 * 2, 65),
                 socket_connect_timeout=5,
             )
             return FalkorDB(connection_pool=pool)
