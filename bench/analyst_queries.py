@@ -34,13 +34,14 @@ from server.observability import configure_logging
 LIBRARY = Path(__file__).parents[1] / "docs" / "analyst-queries.cypher"
 
 
-async def bench(url: str, sizes: seed.Sizes, runs: int) -> dict[str, Any]:
+async def bench(url: str, sizes: seed.Sizes | None, runs: int) -> dict[str, Any]:
     backend = await open_backend(url)
     try:
-        await migrate(backend)
-        started = time.perf_counter()
-        await seed.load(backend, seed.generate(sizes))
-        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+        if sizes is not None:
+            await migrate(backend)
+            started = time.perf_counter()
+            await seed.load(backend, seed.generate(sizes))
+            print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
         figures: dict[str, Any] = {}
         for query in analyst.read_library(LIBRARY.read_text()):
             times = []
@@ -66,16 +67,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--saves", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--graph-url", help="A FalkorDB already seeded with --saves saves: no seeding here."
+    )
     args = parser.parse_args()
     configure_logging(json=False, level="warning")  # not a log line per query
     sizes = seed.Sizes(users=args.saves // 50, pins=args.saves // 5, saves=args.saves)
-    with (
-        tempfile.TemporaryDirectory() as data,
-        EmbeddedServices(Path(data), fsync="everysec") as embedded,
-    ):
-        assert embedded.endpoints is not None
-        print(f"seeding {sizes}", flush=True)
-        figures = asyncio.run(bench(embedded.endpoints.graph_url, sizes, args.runs))
+    if args.graph_url:
+        figures = asyncio.run(bench(args.graph_url, None, args.runs))
+    else:
+        with (
+            tempfile.TemporaryDirectory() as data,
+            EmbeddedServices(Path(data), fsync="everysec") as embedded,
+        ):
+            assert embedded.endpoints is not None
+            print(f"seeding {sizes}", flush=True)
+            figures = asyncio.run(bench(embedded.endpoints.graph_url, sizes, args.runs))
     common.save("analyst_queries", {"sizes": vars(sizes), "runs": args.runs, "queries": figures})
 
 

@@ -28,23 +28,30 @@ ORDER BY followers DESC, handle
 LIMIT 20;
 
 // name: pins-across-most-topics
-// Pins saved to public boards about the most different topics: broad-appeal pins.
-MATCH (p:Pin)-[:SAVED_TO]->(b:Board {privacy: 'PUBLIC'})-[:ABOUT]->(t:Topic)
+// Among the 500 most saved pins, those on public boards about the most different topics:
+// broad-appeal pins.
+MATCH (p:Pin)-[:SAVED_TO]->(:Board)
+WITH p, count(*) AS saves
+ORDER BY saves DESC, p.id
+LIMIT 500
+MATCH (p)-[:SAVED_TO]->(b:Board {privacy: 'PUBLIC'})-[:ABOUT]->(t:Topic)
 RETURN p.id AS pin, p.title AS title, count(DISTINCT t) AS topics,
        count(DISTINCT b) AS boards
 ORDER BY topics DESC, boards DESC, pin
 LIMIT 20;
 
 // name: board-overlap
-// Among the 200 biggest public boards, the pairs that share the most pins.
+// Among the 30 biggest public boards, the pairs that share the most pins.
 MATCH (b:Board {privacy: 'PUBLIC'})<-[:SAVED_TO]-(:Pin)
 WITH b, count(*) AS size
-ORDER BY size DESC
-LIMIT 200
+ORDER BY size DESC, b.id
+LIMIT 30
 WITH collect(b) AS big
 UNWIND big AS b1
-MATCH (b1)<-[:SAVED_TO]-(p:Pin)-[:SAVED_TO]->(b2:Board)
-WHERE b1.id < b2.id AND b2 IN big
+UNWIND big AS b2
+WITH b1, b2
+WHERE b1.id < b2.id
+MATCH (b1)<-[:SAVED_TO]-(p:Pin)-[:SAVED_TO]->(b2)
 RETURN b1.name AS board, b2.name AS other, count(p) AS shared
 ORDER BY shared DESC, board, other
 LIMIT 20;
