@@ -273,7 +273,9 @@ def read_library(text: str) -> list[LibraryQuery]:
     queries = []
     for block in re.split(r"^// name:", text, flags=re.MULTILINE)[1:]:
         name, _, rest = block.partition("\n")
-        description, lines, params = [], [], {}
+        description: list[str] = []
+        lines: list[str] = []
+        params: dict[str, Any] = {}
         for line in rest.splitlines():
             stripped = line.strip()
             if stripped.startswith("// params:"):

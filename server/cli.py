@@ -447,13 +447,9 @@ def cypher(
     settings = settings_or_exit()
 
     async def go() -> None:
-        text = cli_analyst.query_text(query, file)
-        params = cli_analyst.parse_params(param or [])
-        async with open_services(settings) as services:
-            table = await analyst.explore(
-                services.graph, text, params, limit=limit, timeout_ms=timeout_ms,
-                analyst=cli_analyst.analyst_name(),
-            )  # fmt: skip
+        table = await cli_analyst.run_query(
+            settings, query, file, param, limit=limit, timeout_ms=timeout_ms
+        )
         if output_format == "table":
             Console().print(cli_analyst.rich_table(table))
             more = " (truncated: raise --limit)" if table.truncated else ""
@@ -487,13 +483,9 @@ def export(
     settings = settings_or_exit()
 
     async def go() -> None:
-        text = cli_analyst.query_text(query, file)
-        params = cli_analyst.parse_params(param or [])
-        async with open_services(settings) as services:
-            table = await analyst.explore(
-                services.graph, text, params, limit=limit,
-                timeout_ms=analyst.MAX_TIMEOUT_MS, analyst=cli_analyst.analyst_name(),
-            )  # fmt: skip
+        table = await cli_analyst.run_query(
+            settings, query, file, param, limit=limit, timeout_ms=analyst.MAX_TIMEOUT_MS
+        )
         nodes, edges = cli_analyst.write_graphml(table, output)
         more = f"; truncated at {limit:,} rows" if table.truncated else ""
         err.print(f"exported {nodes:,} nodes and {edges:,} relationships{more}",

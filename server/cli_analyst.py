@@ -13,11 +13,33 @@ import networkx as nx
 import orjson
 from rich.table import Table as RichTable
 
+from graph import analyst
 from graph.analysis import graphml_ready, multidigraph
 from graph.analyst import Table
 from graph.errors import BadInput
+from server.services import open_services
+from server.settings import Settings
 
 CELL_CHARS = 60
+
+
+async def run_query(
+    settings: Settings,
+    query: str | None,
+    file: Path | None,
+    params: list[str] | None,
+    *,
+    limit: int,
+    timeout_ms: int,
+) -> Table:
+    """The query from the command line or a file, run read-only against the graph store."""
+    text = query_text(query, file)
+    values = parse_params(params or [])
+    async with open_services(settings) as services:
+        return await analyst.explore(
+            services.graph, text, values, limit=limit, timeout_ms=timeout_ms,
+            analyst=analyst_name(),
+        )  # fmt: skip
 
 
 def analyst_name() -> str:

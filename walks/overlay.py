@@ -163,23 +163,29 @@ class _Adjacency:
         self.board_back = _inverse(board_remap)
 
     def boards_of(self, pin: int) -> NDArray[np.int64]:
-        old = self.pin_back(pin)
-        if old < 0 or old >= self.graph.pins:
-            return np.zeros(0, dtype=np.int64)
         g = self.graph
-        boards = np.asarray(g.pin_boards[g.pin_ptr[old] : g.pin_ptr[old + 1]], dtype=np.int64)
-        return boards if self.board_remap is None else self.board_remap[boards]
+        return _row(self.pin_back(pin), g.pins, g.pin_ptr, g.pin_boards, self.board_remap)
 
     def pins_of(self, board: int) -> NDArray[np.int64]:
-        old = self.board_back(board)
-        if old < 0 or old >= self.graph.boards:
-            return np.zeros(0, dtype=np.int64)
         g = self.graph
-        pins = np.asarray(g.board_pins[g.board_ptr[old] : g.board_ptr[old + 1]], dtype=np.int64)
-        return pins if self.pin_remap is None else self.pin_remap[pins]
+        return _row(self.board_back(board), g.boards, g.board_ptr, g.board_pins, self.pin_remap)
 
     def has(self, pin: int, board: int) -> bool:
         return bool(np.any(self.boards_of(pin) == board))
+
+
+def _row(
+    old: int,
+    count: int,
+    ptr: NDArray[np.int64] | NDArray[np.int32],
+    targets: NDArray[np.int32],
+    remap: NDArray[np.int64] | None,
+) -> NDArray[np.int64]:
+    """Old node `old`'s neighbours, in the new index space (none for a new node)."""
+    if old < 0 or old >= count:
+        return np.zeros(0, dtype=np.int64)
+    row = np.asarray(targets[ptr[old] : ptr[old + 1]], dtype=np.int64)
+    return row if remap is None else remap[row]
 
 
 def _inverse(remap: NDArray[np.int64] | None) -> Callable[[int], int]:
