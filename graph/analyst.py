@@ -101,17 +101,18 @@ async def explore(
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
     analyst: str,
 ) -> Table:
-    """Run an analyst's query read-only, at most `limit` rows within `timeout_ms`."""
-    check_read_only(query)
-    checked = check_params(params or {})
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
-    if not 1 <= timeout_ms <= MAX_TIMEOUT_MS:
-        raise BadInput(f"timeoutMs must be between 1 and {MAX_TIMEOUT_MS}")
+    """Run an analyst's query read-only, at most `limit` rows within `timeout_ms`.
+    Every call is logged, refused ones as warnings."""
     started = time.perf_counter()
     outcome = "error"
     rows = 0
     try:
+        check_read_only(query)
+        checked = check_params(params or {})
+        if not 1 <= limit <= MAX_LIMIT:
+            raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
+        if not 1 <= timeout_ms <= MAX_TIMEOUT_MS:
+            raise BadInput(f"timeoutMs must be between 1 and {MAX_TIMEOUT_MS}")
         # The stores check their limit between steps; a long single step (a huge range())
         # is cut here, a second later.
         columns, found, truncated = await asyncio.wait_for(
@@ -119,12 +120,17 @@ async def explore(
             timeout=timeout_ms / 1000 + CLIENT_GRACE_S,
         )
         rows, outcome = len(found), "ok"
+    except WriteRefused:
+        outcome = "refused"
+        raise
     except TimeoutError:
+        outcome = "timeout"
         raise BadInput(f"the query ran past its time limit of {timeout_ms} ms") from None
     finally:
         elapsed = (time.perf_counter() - started) * 1000
-        log.info("cypher query", analyst=analyst, ms=round(elapsed, 1), rows=rows,
-                 outcome=outcome, query=query[:500])  # fmt: skip
+        report = log.warning if outcome == "refused" else log.info
+        report("cypher query", analyst=analyst, ms=round(elapsed, 1), rows=rows,
+               outcome=outcome, query=query[:500] if isinstance(query, str) else None)  # fmt: skip
     return Table(columns, found, truncated, elapsed)
 
 

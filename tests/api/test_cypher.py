@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from graph.analyst import WriteRefused
 from graph.model import User
@@ -192,3 +193,19 @@ async def test_only_analysts(api: Api, repos: Repositories) -> None:
         response = await api.http.post("/cypher", json=body, headers=headers)
         assert response.status_code == 403
         assert "analyst" in response.json()["error"]["message"]
+
+
+async def test_every_query_is_logged_with_the_analyst(api: Api, repos: Repositories) -> None:
+    user = await make_user(repos)
+    headers = {"Authorization": f"Bearer {api.token(user, Role.ANALYST)}"}
+    with capture_logs() as logs:
+        await api.http.post("/cypher", json={"query": "RETURN 1 AS one"}, headers=headers)
+        await api.http.post("/cypher", json={"query": "CREATE (:Hack)"}, headers=headers)
+    queries = [entry for entry in logs if entry["event"] == "cypher query"]
+    assert [(q["analyst"], q["outcome"], q["rows"]) for q in queries] == [
+        (user.id, "ok", 1),
+        (user.id, "refused", 0),
+    ]
+    assert queries[1]["log_level"] == "warning"
+    assert queries[1]["query"] == "CREATE (:Hack)"
+    assert all(q["ms"] >= 0 for q in queries)
