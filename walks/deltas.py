@@ -77,7 +77,7 @@ class DeltaLog:
         args: list[str | int] = [self.maxlen, int(self._missed), delta.op, delta.pin, delta.board]
         try:
             await self._append(keys=[STREAM], args=args)
-        except REDIS_ERRORS as error:
+        except (aioredis.RedisError, OSError) as error:  # never fail the write itself
             if not self._missed:
                 log.warning("walk delta not logged; readers rebuild when Redis answers",
                             error=str(error))  # fmt: skip
