@@ -21,16 +21,14 @@ import asyncio
 import json
 import random
 import re
-import statistics
 import tempfile
-import time
 from typing import Any
 
 import graphql_api
 import httpx
 import numpy as np
 import redis
-from common import SECRET, Connection, free_port, save, start_server
+from common import SECRET, Connection, closed_loop, free_port, save, start_server
 
 from graph import seed
 from resolvers.context import Role
@@ -47,30 +45,16 @@ async def run(
     port: int, boards: list[str], token: str, clients: int, seconds: float
 ) -> dict[str, Any]:
     weights = 1.0 / np.arange(1, len(boards) + 1)
-    weights /= weights.sum()
-    samples: list[float] = []
+    cumulative = np.cumsum(weights / weights.sum())
+    headers = {"Authorization": f"Bearer {token}"}
 
-    async def client(number: int, until: float) -> None:
-        rng = random.Random(number)
-        connection = await Connection.open(port)
-        headers = {"Authorization": f"Bearer {token}"}
-        try:
-            while (now := time.perf_counter()) < until:
-                board = boards[int(np.searchsorted(np.cumsum(weights), rng.random()))]
-                payload = {"query": graphql_api.BOARD_PAGE, "variables": {"id": board}}
-                status, _ = await connection.post_json("/graphql", payload, headers)
-                if status == 200:
-                    samples.append((time.perf_counter() - now) * 1000)
-        finally:
-            connection.close()
+    async def send(connection: Connection, rng: random.Random, number: int) -> str | None:
+        board = boards[int(np.searchsorted(cumulative, rng.random()))]
+        payload = {"query": graphql_api.BOARD_PAGE, "variables": {"id": board}}
+        status, _ = await connection.post_json("/graphql", payload, headers)
+        return None if status == 200 else str(status)
 
-    until = time.perf_counter() + seconds
-    await asyncio.gather(*(client(n, until) for n in range(clients)))
-    return {
-        "requests_per_s": round(len(samples) / seconds, 1),
-        "p50_ms": round(statistics.median(samples), 2),
-        "p99_ms": round(float(np.percentile(samples, 99)), 2),
-    }
+    return (await closed_loop(port, clients, seconds, send)).figures()
 
 
 def main() -> None:

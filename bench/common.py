@@ -9,14 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import socket
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 
 RESULTS = Path(__file__).parent / "results"
@@ -104,3 +109,50 @@ def save(name: str, record: dict[str, Any]) -> None:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"saved {path}")
+
+
+# One request of a load: returns None when it succeeded, or what went wrong.
+Send = Callable[["Connection", random.Random, int], Awaitable[str | None]]
+
+
+@dataclass
+class Load:
+    seconds: float
+    samples: list[float] = field(default_factory=list)  # ms, after the warm-up
+    errors: int = 0
+    first_errors: list[str] = field(default_factory=list)
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "requests_per_s": round(len(self.samples) / self.seconds, 1),
+            "p50_ms": round(statistics.median(self.samples), 2),
+            "p99_ms": round(float(np.percentile(self.samples, 99)), 2),
+        }
+
+
+async def closed_loop(
+    port: int, clients: int, seconds: float, send: Send, *, warm_s: float = 0.0
+) -> Load:
+    """`clients` connections, each sending its next request when the last is answered, for
+    `warm_s` (not measured) then `seconds`. Each client has its own seeded random source."""
+    load = Load(seconds)
+
+    async def client(number: int, warm_until: float, until: float) -> None:
+        rng = random.Random(number)
+        connection = await Connection.open(port)
+        try:
+            while (now := time.perf_counter()) < until:
+                problem = await send(connection, rng, number)
+                if problem is not None:
+                    load.errors += 1
+                    if len(load.first_errors) < 3:
+                        load.first_errors.append(problem)
+                elif now >= warm_until:
+                    load.samples.append((time.perf_counter() - now) * 1000)
+        finally:
+            connection.close()
+
+    warm_until = time.perf_counter() + warm_s
+    until = warm_until + seconds
+    await asyncio.gather(*(client(n, warm_until, until) for n in range(clients)))
+    return load

@@ -28,14 +28,11 @@ import asyncio
 import os
 import platform
 import random
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-from common import SECRET, Connection, free_port, save, start_server
+from common import SECRET, Connection, closed_loop, free_port, save, start_server
 
 from graph import seed
 from resolvers.context import Role
@@ -77,41 +74,22 @@ Request = Callable[[random.Random, int], tuple[str, dict[str, Any], dict[str, st
 
 async def run_scenario(
     port: int, request: Request, *, clients: int, seconds: float
-) -> dict[str, float]:
-    samples: list[float] = []
-    errors = 0
-    first_errors: list[str] = []
+) -> dict[str, Any]:
+    async def send(connection: Connection, rng: random.Random, number: int) -> str | None:
+        query, variables, headers = request(rng, number)
+        payload = {"query": query, "variables": variables}
+        status, body = await connection.post_json("/graphql", payload, headers)
+        if status != 200 or b'"errors"' in body:
+            return f"{status} {body[:300].decode(errors='replace')}"
+        return None
 
-    async def client(number: int, warm_until: float, until: float) -> None:
-        nonlocal errors
-        rng = random.Random(number)
-        connection = await Connection.open(port)
-        try:
-            while (now := time.perf_counter()) < until:
-                query, variables, headers = request(rng, number)
-                payload = {"query": query, "variables": variables}
-                status, body = await connection.post_json("/graphql", payload, headers)
-                elapsed = (time.perf_counter() - now) * 1000
-                if status != 200 or b'"errors"' in body:
-                    errors += 1
-                    if len(first_errors) < 3:
-                        first_errors.append(f"{status} {body[:300].decode(errors='replace')}")
-                elif now >= warm_until:
-                    samples.append(elapsed)
-        finally:
-            connection.close()
-
-    warm_until = time.perf_counter() + min(2.0, seconds / 5)
-    until = warm_until + seconds
-    await asyncio.gather(*(client(n, warm_until, until) for n in range(clients)))
-    return {  # type: ignore[dict-item]
-        "requests_per_s": round(len(samples) / seconds, 1),
-        "p50_ms": round(statistics.median(samples), 2),
-        "p99_ms": round(float(np.percentile(samples, 99)), 2),
-        "requests": len(samples),
-        "errors": errors,
+    load = await closed_loop(port, clients, seconds, send, warm_s=min(2.0, seconds / 5))
+    return {
+        **load.figures(),
+        "requests": len(load.samples),
+        "errors": load.errors,
         "clients": clients,
-        "first_errors": first_errors,
+        "first_errors": load.first_errors,
     }
 
 

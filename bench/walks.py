@@ -34,7 +34,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from common import SECRET, Connection, free_port, save, start_server
+from common import SECRET, Connection, closed_loop, free_port, save, start_server
 from ulid import ULID
 
 from graph.connect import open_backend
@@ -110,35 +110,23 @@ async def http_load(
 ) -> dict[str, Any]:
     token = issue_token(SECRET, "01J00000000000000000000000", [Role.RECOMMENDER], 3600)
     headers = {"Authorization": f"Bearer {token}"}
-    samples: list[float] = []
-    errors = 0
 
-    async def client(number: int, warm_until: float, until: float) -> None:
-        nonlocal errors
-        rng = random.Random(number)
-        connection = await Connection.open(port)
-        try:
-            while (now := time.perf_counter()) < until:
-                body: dict[str, Any] = {"pins": [rng.choice(pins)], "steps": STEPS, "topK": 50}
-                if early_stop:
-                    body["earlyStop"] = {"np": 2000, "nv": 4}
-                status, _ = await connection.post_json("/walks/related", body, headers)
-                if status != 200:
-                    errors += 1
-                elif now >= warm_until:
-                    samples.append((time.perf_counter() - now) * 1000)
-        finally:
-            connection.close()
+    async def send(connection: Connection, rng: random.Random, number: int) -> str | None:
+        body: dict[str, Any] = {"pins": [rng.choice(pins)], "steps": STEPS, "topK": 50}
+        if early_stop:
+            body["earlyStop"] = {"np": 2000, "nv": 4}
+        status, _ = await connection.post_json("/walks/related", body, headers)
+        return None if status == 200 else str(status)
 
-    warm_until = time.perf_counter() + 2
-    await asyncio.gather(*(client(n, warm_until, warm_until + seconds) for n in range(clients)))
+    load = await closed_loop(port, clients, seconds, send, warm_s=2)
+    figures = load.figures()
     return {
         "clients": clients,
         "early_stop": early_stop,
-        "queries_per_s": round(len(samples) / seconds, 1),
-        "p50_ms": round(statistics.median(samples), 2),
-        "p99_ms": round(float(np.percentile(samples, 99)), 2),
-        "errors": errors,
+        "queries_per_s": figures["requests_per_s"],
+        "p50_ms": figures["p50_ms"],
+        "p99_ms": figures["p99_ms"],
+        "errors": load.errors,
     }
 
 
