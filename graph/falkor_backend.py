@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -71,20 +72,13 @@ class FalkorBackend:
     async def explore(
         self, query: str, params: Params, *, limit: int, timeout_ms: int
     ) -> tuple[list[str], list[list[Any]], bool]:
-        text = _params_header(params) + query
-        try:
-            reply = await self._db.connection.execute_command(
-                "GRAPH.RO_QUERY", self.name, text, "--compact", "timeout", timeout_ms
-            )
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-            raise Unavailable("the graph store does not answer") from error
-        except redis.exceptions.ResponseError as error:
-            if "empty key" in str(error):
-                return [], [], False
-            raise _analyst_error(error, timeout_ms) from error
-        if isinstance(reply[-1], redis.exceptions.ResponseError):
-            raise _analyst_error(reply[-1], timeout_ms) from reply[-1]
-        if len(reply) == 1:
+        def translate(error: redis.exceptions.ResponseError) -> Exception:
+            return _analyst_error(error, timeout_ms)
+
+        reply = await self._reply(
+            query, params, read_only=True, timeout_ms=timeout_ms, translate=translate
+        )
+        if reply is None:
             return [], [], False
         columns = [_column_name(column) for column in reply[0]]
         result = QueryResult(self._graph)
@@ -121,21 +115,10 @@ class FalkorBackend:
     async def _run(
         self, query: str, params: Params | None, *, read_only: bool, timeout_ms: int
     ) -> list[Record]:
-        command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
-        text = _params_header(params) + query
-        try:
-            reply = await self._db.connection.execute_command(
-                command, self.name, text, "--compact", "timeout", timeout_ms
-            )
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-            raise Unavailable("the graph store does not answer") from error
-        except redis.exceptions.ResponseError as error:
-            if read_only and "empty key" in str(error):
-                return []  # the graph has no nodes yet: FalkorDB has not created its key
-            raise _translate(error) from error
-        if isinstance(reply[-1], redis.exceptions.ResponseError):  # a run-time error
-            raise _translate(reply[-1]) from reply[-1]
-        if len(reply) == 1:  # statistics only: the statement returns nothing
+        reply = await self._reply(
+            query, params, read_only=read_only, timeout_ms=timeout_ms, translate=_translate
+        )
+        if reply is None:
             return []
         header, rows = reply[0], reply[1]
         columns = [_column_name(column) for column in header]
@@ -146,6 +129,35 @@ class FalkorBackend:
             result = QueryResult(self._graph)
             await result.parse(reply)
             return [dict(zip(columns, row, strict=True)) for row in result.result_set]
+
+    async def _reply(
+        self,
+        query: str,
+        params: Params | None,
+        *,
+        read_only: bool,
+        timeout_ms: int,
+        translate: Callable[[redis.exceptions.ResponseError], Exception],
+    ) -> list[Any] | None:
+        """The compact reply with its header and rows; None when the statement returns
+        nothing. Query errors go through `translate`."""
+        command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
+        text = _params_header(params) + query
+        try:
+            reply = await self._db.connection.execute_command(
+                command, self.name, text, "--compact", "timeout", timeout_ms
+            )
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            raise Unavailable("the graph store does not answer") from error
+        except redis.exceptions.ResponseError as error:
+            if read_only and "empty key" in str(error):
+                return None  # the graph has no nodes yet: FalkorDB has not created its key
+            raise translate(error) from error
+        if isinstance(reply[-1], redis.exceptions.ResponseError):  # a run-time error
+            raise translate(reply[-1]) from reply[-1]
+        if len(reply) == 1:  # statistics only: the statement returns nothing
+            return None
+        return reply  # type: ignore[no-any-return]
 
 
 class _NotPlain(Exception):

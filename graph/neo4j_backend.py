@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -61,17 +62,9 @@ class Neo4jBackend:
             return columns, rows, len(records) > limit
 
         try:
-            async with self._driver.session(
-                database=self.database, default_access_mode=neo4j.READ_ACCESS
-            ) as session:
-                return await session.execute_read(work)
-        except (ServiceUnavailable, SessionExpired) as error:
-            raise Unavailable("the graph store does not answer") from error
-        except ClientError as error:
-            translated = _translate(error)
-            if translated is error:
-                raise BadInput(f"the graph store refused the query: {error.message}") from error
-            raise translated from error
+            return await self._transaction(neo4j.READ_ACCESS, work)
+        except ClientError as error:  # every mistake in an analyst's query is theirs
+            raise BadInput(f"the graph store refused the query: {error.message}") from error
 
     async def ddl(self, statement: str) -> None:
         try:
@@ -98,6 +91,13 @@ class Neo4jBackend:
             result = await tx.run(query, dict(params or {}))
             return [record.data() async for record in result]
 
+        return await self._transaction(access, work)
+
+    async def _transaction[T](
+        self, access: str, work: Callable[[AsyncManagedTransaction], Awaitable[T]]
+    ) -> T:
+        """`work` in a managed transaction; known store errors become domain errors, other
+        client errors are raised as they are."""
         try:
             async with self._driver.session(
                 database=self.database, default_access_mode=access

@@ -122,8 +122,4 @@ class DeltaLog:
     async def position(self) -> str:
         """The id of the newest entry: a snapshot exported now includes everything up to
         it. START when there is no stream yet."""
-        try:
-            info = await self.cache.xinfo_stream(STREAM)
-        except aioredis.ResponseError:
-            return START
-        return str(info["last-generated-id"].decode())
+        return (await self.state(START)).last_id
