@@ -80,7 +80,7 @@ async def settle(live: LiveWalks, rounds: int = 3) -> None:
         await live.step(block_ms=0)
 
 
-async def test_a_save_reaches_related_pins_within_a_second(
+async def test_a_save_reaches_related_pins_live(
     api: Api, live: LiveWalks, world: World
 ) -> None:
     engine = live.engine
@@ -88,9 +88,10 @@ async def test_a_save_reaches_related_pins_within_a_second(
     task = asyncio.create_task(live.run())
     try:
         await api.data(SAVE_PIN, {"p": world.c, "b": world.board}, token=world.token)
-        saved_at = asyncio.get_running_loop().time()
+        # Only a bound on waiting, not a speed claim: bench/live_walks.py measures that.
+        give_up = asyncio.get_running_loop().time() + 60
         while world.c not in related(engine, world.a):
-            assert asyncio.get_running_loop().time() - saved_at < 5, "the save never arrived"
+            assert asyncio.get_running_loop().time() < give_up, "the save never arrived"
             await asyncio.sleep(0.01)
     finally:
         task.cancel()
