@@ -80,9 +80,7 @@ async def settle(live: LiveWalks, rounds: int = 3) -> None:
         await live.step(block_ms=0)
 
 
-async def test_a_save_reaches_related_pins_live(
-    api: Api, live: LiveWalks, world: World
-) -> None:
+async def test_a_save_reaches_related_pins_live(api: Api, live: LiveWalks, world: World) -> None:
     engine = live.engine
     assert world.c not in related(engine, world.a)
     task = asyncio.create_task(live.run())
