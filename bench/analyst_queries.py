@@ -25,8 +25,9 @@ from typing import Any
 
 import common
 
-from graph import analyst, seed
-from graph.connect import open_backend
+from graph.analyst import sandbox as analyst
+from graph.backends.connect import open_backend
+from graph.demo import seed
 from graph.migrate import migrate
 from server.embedded import EmbeddedServices
 from server.observability import configure_logging

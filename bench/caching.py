@@ -30,8 +30,8 @@ import numpy as np
 import redis
 from common import SECRET, Connection, closed_loop, free_port, save, start_server
 
-from graph import seed
-from resolvers.context import Role
+from domain.identity import Role
+from graph.demo import seed
 from server.auth import issue_token
 
 

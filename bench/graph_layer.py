@@ -22,8 +22,8 @@ from typing import Any
 import common
 import numpy as np
 
-from graph import seed
-from graph.connect import open_backend
+from graph.backends.connect import open_backend
+from graph.demo import seed
 from graph.migrate import migrate
 from graph.repos import Repositories
 from server.embedded import EmbeddedServices

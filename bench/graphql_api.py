@@ -34,8 +34,8 @@ from typing import Any
 
 from common import SECRET, Connection, closed_loop, free_port, save, start_server
 
-from graph import seed
-from resolvers.context import Role
+from domain.identity import Role
+from graph.demo import seed
 from server.auth import issue_token
 
 TRIVIAL = "{ __typename }"

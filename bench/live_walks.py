@@ -32,8 +32,8 @@ import orjson
 from common import SECRET, Connection, free_port, save, start_server
 from ulid import ULID
 
-from graph import seed
-from resolvers.context import Role
+from domain.identity import Role
+from graph.demo import seed
 from server.auth import issue_token
 from walks.graph import id_strings
 from walks.overlay import SAVE, Delta, fold, merge

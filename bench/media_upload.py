@@ -32,9 +32,9 @@ import numpy as np
 from common import SECRET, free_port, save, start_server
 from PIL import Image, ImageFilter
 
+from domain.identity import Role
 from media.service import ImageService
 from media.store import LocalImageStore
-from resolvers.context import Role
 from server.auth import issue_token
 
 

@@ -37,8 +37,8 @@ import numpy as np
 from common import SECRET, Connection, closed_loop, free_port, save, start_server
 from ulid import ULID
 
-from graph.connect import open_backend
-from resolvers.context import Role
+from domain.identity import Role
+from graph.backends.connect import open_backend
 from server.auth import issue_token
 from server.embedded import EmbeddedServices
 from walks import graph as walk_graph

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
-from graph.backend import Dialect, GraphBackend
+from graph.backends.base import Dialect, GraphBackend
 from graph.model import now_ms
 
 FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.cypher$")

@@ -10,7 +10,7 @@ from typing import Any
 
 from ulid import ULID
 
-from graph.errors import BadInput
+from domain.errors import BadInput
 
 HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
 LANG = re.compile(r"^[a-z]{2}$")

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from graph.errors import BadInput
+from domain.errors import BadInput
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024

@@ -17,7 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from graph.errors import BadInput, NotFound
+from domain.errors import BadInput, NotFound
+from events.bus import EventSink
+from events.model import Event, EventType
 from media import images
 from media.images import Size
 from media.store import ImageStore
@@ -92,18 +94,21 @@ class ImageService:
     def __init__(
         self,
         store: ImageStore,
+        events: EventSink,
         *,
         max_bytes: int = images.DEFAULT_MAX_BYTES,
         max_pixels: int = images.DEFAULT_MAX_PIXELS,
         url_ttl_s: int = DEFAULT_URL_TTL_S,
     ) -> None:
         self.store = store
+        self.events = events
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self.url_ttl_s = url_ttl_s
 
-    async def upload(self, data: bytes) -> Upload:
-        """Validate, render and store an image; the same bytes again cost one look-up."""
+    async def upload(self, data: bytes, *, actor: str = "") -> Upload:
+        """Validate, render and store an image; the same bytes again cost one look-up.
+        `actor` is the uploading user ("" for an operator or the demo loader)."""
         key = images.content_key(data)
         try:
             return Upload(await self.touch(key), created=False)
@@ -129,6 +134,7 @@ class ImageService:
             time.time(),
         )
         await self.store.put(f"{PREFIX}{key}/meta.json", info.to_json(), "application/json")
+        await self.events.publish(Event(EventType.IMAGE_STORED, actor=actor, image=key))
         return Upload(info, created=True)
 
     async def info(self, key: str) -> ImageInfo:

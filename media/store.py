@@ -17,7 +17,7 @@ import urllib3.exceptions
 from minio import Minio
 from minio.error import S3Error
 
-from graph.errors import BadInput, NotFound, Unavailable
+from domain.errors import BadInput, NotFound, Unavailable
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$")
 

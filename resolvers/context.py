@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import strawberry
 
-from graph.board_cache import BoardCache
-from graph.errors import Forbidden, Unauthenticated
-from graph.feed_cache import FeedCache
+from cache.boards import BoardCache
+from cache.feeds import FeedCache
+from domain.errors import Forbidden, Unauthenticated
+from domain.identity import Role, Viewer
 from graph.repos import Repositories
 from media.service import ImageService
 from resolvers.loaders import Loaders
-from walks.deltas import DeltaLog
 from walks.engine import WalkEngine
-
-
-class Role(StrEnum):
-    USER = "user"
-    ANALYST = "analyst"
-    RECOMMENDER = "recommender"
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is calling, from a verified token: `user_id` is the token's `sub`."""
-
-    user_id: str
-    roles: frozenset[Role]
 
 
 @dataclass
@@ -37,11 +21,9 @@ class Context:
     repos: Repositories
     viewer: Viewer | None
     images: ImageService
-    walks: WalkEngine | None = None
-    board_cache: BoardCache | None = None
-    feed_cache: FeedCache | None = None
-    public_changed: Callable[[], Awaitable[None]] | None = None  # cached anonymous answers
-    walk_deltas: DeltaLog | None = None  # saves and unsaves reach the walks through it
+    walks: WalkEngine
+    board_cache: BoardCache
+    feed_cache: FeedCache
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from graph.board_cache import PAGE_SIZE
-from graph.errors import BadInput, NotFound
+from cache.boards import PAGE_SIZE
+from domain.errors import BadInput, NotFound
+from domain.identity import Role
 from graph.model import Board, Page, Pin, Topic, User, page_size
-from resolvers.context import Context, Role
+from resolvers.context import Context
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ async def board_pins(ctx: Context, board: Board, first: int, after: str | None) 
     """Pins of a board already resolved for this viewer, so known to be visible. The first
     page comes from the board cache when it is small enough."""
     limit = page_size(first)
-    if ctx.board_cache is not None and after is None and limit <= PAGE_SIZE:
+    if after is None and limit <= PAGE_SIZE:
         cached = await ctx.board_cache.page(board, ctx.viewer_id)
         more = len(cached.pins) > limit or cached.pin_count > len(cached.pins)
         page = Page(cached.pins[:limit], cached.cursors[:limit], has_next=more)

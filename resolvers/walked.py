@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import time
 
-from graph import cursor
 from graph.model import Page, Pin, page_size
+from graph.repos import cursor
 from resolvers.context import Context
 from resolvers.reads import Listing
 from walks.engine import Query, WalkEngine
@@ -30,11 +30,10 @@ def _seed(*parts: str) -> int:
 
 async def related(ctx: Context, pin_id: str, first: int) -> list[Pin]:
     limit = page_size(first)
-    engine = ctx.walks
-    if engine is not None and limit:
+    if limit:
         query = Query(pins={pin_id: 1.0}, steps=RELATED_STEPS, top_k=2 * limit + 10,
                       seed=_seed("related", pin_id))  # fmt: skip
-        result = await engine.run(query)
+        result = await ctx.walks.run(query)
         if not result.unknown_pins:
             found = await ctx.loaders.pin.load_many([hit.pin_id for hit in result.items])
             return [pin for pin in found if pin is not None][:limit]
@@ -45,19 +44,15 @@ async def home_feed(ctx: Context, first: int, after: str | None) -> Listing[Pin]
     """Walk-ranked pins from the viewer's history, two for every fresh pin from what they
     follow; leaving out what they saved or hid. New users get topic and popular pins."""
     viewer = ctx.require_user()
-    engine = ctx.walks
-    if engine is None:
-        page = await ctx.repos.feed.home(viewer, first, after)
-        return Listing(page, lambda: ctx.repos.feed.home_count(viewer))
     limit = page_size(first)
     position = cursor.decode(after, int, int, int)
     offset, generation, window = position if position else (0, None, _window())
-    cached = await ctx.feed_cache.get(viewer, generation) if ctx.feed_cache else None
+    cached = await ctx.feed_cache.get(viewer, generation)
     if cached is not None:
         generation, ranked = cached
     else:
-        ranked = await _rank(ctx, engine, viewer, window)
-        generation = await ctx.feed_cache.put(viewer, ranked) if ctx.feed_cache else 0
+        ranked = await _rank(ctx, ctx.walks, viewer, window)
+        generation = await ctx.feed_cache.put(viewer, ranked)
     # Only as many pins as the page shows are loaded (deleted or hidden ones are skipped);
     # cursors are positions in the ranked list, so later pages continue where this one ended.
     shown: list[Pin] = []

@@ -1,6 +1,8 @@
 """Mutation resolvers: every one needs a signed-in user, and each is one graph transaction.
 
-After a write the request's DataLoaders are replaced, so the fields read back in the same
+What a write changes elsewhere (board caches, cached answers, the walk graph, feeds) follows
+from the domain event its repository publishes, whichever door the write came in. Here, after
+a write, only this request's DataLoaders are replaced, so the fields read back in the same
 response (counts, `viewerIsFollowing`) show the write.
 """
 
@@ -8,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from graph.errors import BadInput, NotFound
+from domain.errors import BadInput, NotFound
 from graph.model import Board, Pin, Privacy, Topic, User
-from graph.pins import NewPin
+from graph.repos.pins import NewPin
 from media.service import check_image_key
 from resolvers.context import Context
-from walks.overlay import BOARD, DROP_PIN, SAVE, UNSAVE, Delta
 
 
 async def create_board(
@@ -25,7 +26,7 @@ async def create_board(
 ) -> Board:
     viewer = ctx.require_user()
     board = await ctx.repos.boards.create(viewer, name, description, privacy, topics)
-    await refresh_feed(ctx)
+    ctx.fresh_loaders()
     return board
 
 
@@ -44,15 +45,13 @@ async def update_board(
         viewer, board_id, name=name, description=description,
         set_description=set_description, privacy=privacy, topics=topics,
     )  # fmt: skip
-    await touched(ctx, board_id)
-    await walks_changed(ctx, Delta(BOARD, board=board_id))  # privacy or topics may differ
+    ctx.fresh_loaders()
     return board
 
 
 async def delete_board(ctx: Context, board_id: str) -> bool:
     await ctx.repos.boards.delete(ctx.require_user(), board_id)
-    await touched(ctx, board_id)
-    await walks_changed(ctx, Delta(BOARD, board=board_id))
+    ctx.fresh_loaders()
     return True
 
 
@@ -67,7 +66,7 @@ async def create_pin(
     viewer = ctx.require_user()
     if image is not None and image_key is not None:
         raise BadInput("give either image or imageKey, not both")
-    upload = await ctx.images.upload(image) if image is not None else None
+    upload = await ctx.images.upload(image, actor=viewer) if image is not None else None
     info = upload.info if upload else None
     if image_key is not None:
         try:
@@ -85,8 +84,7 @@ async def create_pin(
         if upload is not None and upload.created:
             await discard_if_unused(ctx, upload.info.key)
         raise
-    await touched(ctx, new.board_id)
-    await walks_changed(ctx, Delta(SAVE, pin.id, new.board_id))
+    ctx.fresh_loaders()
     return pin
 
 
@@ -96,51 +94,21 @@ async def discard_if_unused(ctx: Context, image_key: str) -> None:
 
 
 async def delete_pin(ctx: Context, pin_id: str) -> bool:
-    viewer = ctx.require_user()
-    boards = await ctx.repos.pins.board_ids(pin_id)  # every board it leaves, secret ones too
-    await ctx.repos.pins.delete(viewer, pin_id)
-    await touched(ctx, *boards)
-    await walks_changed(ctx, Delta(DROP_PIN, pin_id))
+    await ctx.repos.pins.delete(ctx.require_user(), pin_id)
+    ctx.fresh_loaders()
     return True
 
 
 async def save_pin(ctx: Context, pin_id: str, board_id: str) -> Pin:
     pin = await ctx.repos.pins.save(ctx.require_user(), pin_id, board_id)
-    await touched(ctx, board_id)
-    await walks_changed(ctx, Delta(SAVE, pin_id, board_id))
+    ctx.fresh_loaders()
     return pin
 
 
 async def unsave_pin(ctx: Context, pin_id: str, board_id: str) -> bool:
     removed = await ctx.repos.pins.unsave(ctx.require_user(), pin_id, board_id)
-    await touched(ctx, board_id)
-    if removed:
-        await walks_changed(ctx, Delta(UNSAVE, pin_id, board_id))
-    return removed
-
-
-async def touched(ctx: Context, *board_ids: str) -> None:
-    """After a write: cached pages of these boards are stale, the writer's feed is ranked
-    afresh, and this request's loaded data is forgotten."""
-    if ctx.board_cache is not None:
-        await ctx.board_cache.touched(*board_ids)
-    await refresh_feed(ctx)
-
-
-async def walks_changed(ctx: Context, delta: Delta) -> None:
-    """Log a change for the live walk graph. Secret boards are filtered out by the reader,
-    which asks the graph store about every board it does not have yet."""
-    if ctx.walk_deltas is not None:
-        await ctx.walk_deltas.append(delta)
-
-
-async def refresh_feed(ctx: Context) -> None:
-    """After any write: the writer's feed, and every cached anonymous answer, are stale."""
-    if ctx.feed_cache is not None and ctx.viewer is not None:
-        await ctx.feed_cache.refresh(ctx.viewer.user_id)
-    if ctx.public_changed is not None:
-        await ctx.public_changed()
     ctx.fresh_loaders()
+    return removed
 
 
 async def follow_user(ctx: Context, user_id: str, *, follow: bool) -> User:
@@ -149,7 +117,7 @@ async def follow_user(ctx: Context, user_id: str, *, follow: bool) -> User:
         await ctx.repos.users.follow(viewer, user_id)
     else:
         await ctx.repos.users.unfollow(viewer, user_id)
-    await refresh_feed(ctx)
+    ctx.fresh_loaders()
     return await ctx.repos.users.get(user_id)
 
 
@@ -157,7 +125,7 @@ async def follow_board(ctx: Context, board_id: str, *, follow: bool) -> Board:
     viewer = ctx.require_user()
     boards = ctx.repos.boards
     board = await (boards.follow if follow else boards.unfollow)(viewer, board_id)
-    await refresh_feed(ctx)
+    ctx.fresh_loaders()
     return board
 
 
@@ -165,11 +133,11 @@ async def follow_topic(ctx: Context, name: str, *, follow: bool) -> Topic:
     viewer = ctx.require_user()
     topics = ctx.repos.topics
     topic = await (topics.follow if follow else topics.unfollow)(viewer, name)
-    await refresh_feed(ctx)
+    ctx.fresh_loaders()
     return topic
 
 
 async def record_engagement(ctx: Context, pin_id: str, kind: str) -> bool:
     await ctx.repos.pins.engage(ctx.require_user(), pin_id, kind)
-    await refresh_feed(ctx)
+    ctx.fresh_loaders()
     return True

@@ -21,7 +21,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from graph.errors import DomainError
+from domain.errors import DomainError
 from schema.mutation import Mutation
 from schema.query import Query
 

@@ -7,9 +7,9 @@ from typing import Annotated
 import strawberry
 from strawberry.file_uploads import Upload
 
-from graph.errors import BadInput
+from domain.errors import BadInput
 from graph.model import Privacy
-from graph.pins import NewPin
+from graph.repos.pins import NewPin
 from resolvers import writes
 from resolvers.context import Info
 from schema.types import Board, BoardPrivacy, EngagementKind, Pin, Topic, User

@@ -1,4 +1,5 @@
-"""The Starlette application: routes, middleware, and a lifespan that owns every client."""
+"""The Starlette application: routes, middleware, and a lifespan that opens every service
+(`server/services.py`) and hands it to the request handlers through `app.state`."""
 
 from __future__ import annotations
 
@@ -15,21 +16,25 @@ from server import cypher_routes, health, media_routes, walk_routes
 from server.graphql import GraphQLEndpoint
 from server.observability import Metrics, RequestMiddleware
 from server.ratelimit import RateLimits
-from server.services import Services, open_services
+from server.services import Prepare, open_services
 from server.settings import Settings
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
-    """Build the app. Given `services`, the caller owns them; otherwise the lifespan opens them."""
+def create_app(settings: Settings, *, prepare: Prepare | None = None) -> Starlette:
+    """Build the app; its lifespan opens the services (`prepare` runs once the stores are
+    open and migrated, before the walk graph loads: the CLI loads demo data there)."""
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if services is not None:
-            yield
-            return
-        async with open_services(settings) as opened:
-            attach(app, opened)
+        async with open_services(settings, metrics, prepare=prepare) as services:
+            app.state.services = services
+            app.state.cypher_gate = asyncio.Semaphore(cypher_routes.CONCURRENT_QUERIES)
+            app.state.rate_limits = RateLimits(
+                services.cache,
+                per_user=settings.rate_limit_user,
+                per_address=settings.rate_limit_anonymous,
+            )
             yield
 
     app = Starlette(
@@ -56,32 +61,4 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    if services is not None:
-        attach(app, services)
     return app
-
-
-def attach(app: Starlette, services: Services) -> None:
-    """Hand the opened clients, and what is built on them, to the request handlers."""
-    settings: Settings = app.state.settings
-    app.state.services = services
-    metrics: Metrics = app.state.metrics
-    services.board_cache.on_event = lambda event: metrics.cache_events.labels("board", event).inc()
-    services.feed_cache.on_event = lambda event: metrics.cache_events.labels("feed", event).inc()
-    if services.responses is not None:
-        services.responses.on_event = lambda event: metrics.cache_events.labels(
-            "response", event
-        ).inc()
-    services.walk_events = lambda event, count: metrics.walk_deltas.labels(event).inc(count)
-    services.walk_deltas.on_event = lambda event: metrics.walk_deltas.labels(event).inc()
-    metrics.walk_stream_lag.set_function(
-        lambda: services.live_walks.lag_s if services.live_walks else 0.0
-    )
-    metrics.walk_overlay.set_function(lambda: services.walks.graph.deltas if services.walks else 0)
-    metrics.walk_edges.set_function(lambda: services.walks.graph.edges if services.walks else 0)
-    app.state.cypher_gate = asyncio.Semaphore(cypher_routes.CONCURRENT_QUERIES)
-    app.state.rate_limits = RateLimits(
-        services.cache,
-        per_user=settings.rate_limit_user,
-        per_address=settings.rate_limit_anonymous,
-    )

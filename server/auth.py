@@ -7,8 +7,8 @@ import time
 import jwt
 from starlette.requests import HTTPConnection
 
-from graph.errors import BadInput, Unauthenticated
-from resolvers.context import Role, Viewer
+from domain.errors import BadInput, Unauthenticated
+from domain.identity import Role, Viewer
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_S = 7 * 24 * 3600

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from graph import analyst
-from graph.errors import Unavailable
-from resolvers.context import Role, Viewer
+from domain.errors import Unavailable
+from domain.identity import Role, Viewer
+from graph.analyst import sandbox as analyst
 from server.guard import Guarded, json_body, parse
 from server.services import Services
 

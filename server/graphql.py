@@ -16,9 +16,10 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from graph.errors import BadInput, DomainError, RateLimited
-from resolvers.context import Context, Viewer
-from server.guard import BodyTooLarge, admit, capped_request
+from domain.errors import BadInput, DomainError, RateLimited
+from domain.identity import Viewer
+from resolvers.context import Context
+from server.guard import BodyTooLarge, admit, capped_request, error_response
 from server.services import Services
 
 log = structlog.get_logger(__name__)
@@ -47,23 +48,25 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             finally:
                 await request.close()  # uploaded files are spooled to temporary files
         except HTTPException as error:
-            response = error_response(error.status_code, BadInput(error.reason))
+            response = error_response(
+                BadInput(error.reason), status=error.status_code, graphql=True
+            )
         except DomainError as error:
-            response = error_response(error.http_status, error)
+            response = error_response(error, graphql=True)
         except BodyTooLarge as error:
-            response = error_response(413, BadInput(str(error)))
+            response = error_response(BadInput(str(error)), status=413, graphql=True)
         await response(scope, receive, send)
 
     async def answer(self, request: Request) -> Response:
         """Run the operation; anonymous JSON reads may come from, and go to, the cache."""
         services: Services = request.app.state.services
         cacheable = (
-            services.responses is not None
+            services.responses.enabled
             and request.state.viewer is None
             and request.method == "POST"
             and request.headers.get("content-type", "").startswith("application/json")
         )
-        if not cacheable or services.responses is None:
+        if not cacheable:
             return await self.run(request)
         key, cached = await services.responses.lookup(await request.body())
         if cached is not None:
@@ -80,8 +83,6 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             services.repos, viewer, services.images, services.walks,
             services.board_cache, services.feed_cache,
-            services.responses.changed if services.responses else None,
-            services.walk_deltas,
         )  # fmt: skip
 
     async def process_result(
@@ -113,13 +114,3 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         formatted["message"] = INTERNAL_MESSAGE
     formatted["extensions"] = extensions
     return formatted
-
-
-def error_response(status: int, error: DomainError) -> JSONResponse:
-    extensions: dict[str, Any] = {"code": error.code}
-    headers = {}
-    if isinstance(error, RateLimited):
-        extensions["retryAfter"] = error.retry_after
-        headers["Retry-After"] = str(error.retry_after)
-    body = {"data": None, "errors": [{"message": str(error), "extensions": extensions}]}
-    return JSONResponse(body, status_code=status, headers=headers)

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
-from graph.errors import BadInput, DomainError, Forbidden, RateLimited, Unauthenticated
-from resolvers.context import Role, Viewer
+from domain.errors import BadInput, DomainError, Forbidden, RateLimited, Unauthenticated
+from domain.identity import Role, Viewer
 from server.auth import viewer_from
 from server.ratelimit import RateLimits
 from server.settings import Settings
@@ -132,15 +132,20 @@ class Guarded:
         await response(scope, receive, send)
 
 
-def error_response(error: DomainError, status: int | None = None) -> JSONResponse:
+def error_response(
+    error: DomainError, *, status: int | None = None, graphql: bool = False
+) -> JSONResponse:
+    """The answer to a refused request: `{"error": {code, message}}` for REST endpoints, or
+    a GraphQL response with one error (`graphql`) for /graphql."""
     headers = {}
+    extensions: dict[str, Any] = {"code": error.code}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
-    return JSONResponse(
-        {"error": {"code": error.code, "message": str(error)}},
-        status_code=status or error.http_status,
-        headers=headers,
-    )
+        extensions["retryAfter"] = error.retry_after
+    body: dict[str, Any] = {"error": {"code": error.code, "message": str(error)}}
+    if graphql:
+        body = {"data": None, "errors": [{"message": str(error), "extensions": extensions}]}
+    return JSONResponse(body, status_code=status or error.http_status, headers=headers)
 
 
 async def json_body(request: Request) -> object:

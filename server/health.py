@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from graph.errors import Unavailable
+from domain.errors import Unavailable
 from server.services import Services, check_cache
 
 READY_TIMEOUT_S = 3.0

@@ -11,9 +11,9 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from graph.errors import BadInput, DomainError
+from domain.errors import BadInput, DomainError
+from domain.identity import Role, Viewer
 from media.service import ImageInfo, ImageService, check_image_key
-from resolvers.context import Role, Viewer
 from server.guard import BodyTooLarge, Guarded, error_response
 from server.services import Services
 
@@ -35,7 +35,8 @@ async def upload(request: Request, viewer: Viewer | None) -> Response:
     if not isinstance(file, UploadFile):
         raise BadInput("the multipart body has no file field named 'file'")
     services: Services = request.app.state.services
-    stored = await services.images.upload(await file.read())
+    actor = viewer.user_id if viewer else ""
+    stored = await services.images.upload(await file.read(), actor=actor)
     status = 201 if stored.created else 200
     return JSONResponse(describe(stored.info, services.images), status_code=status)
 

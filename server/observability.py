@@ -66,6 +66,13 @@ class Metrics:
             ["event"],
             registry=self.registry,
         )
+        self.events = Counter(
+            "pingraph_events",
+            "Domain events: published to or lost on the way to the stream (consumer "
+            "'stream'), and handled, failed or reclaimed by each consumer group",
+            ["consumer", "outcome"],
+            registry=self.registry,
+        )
         self.walk_stream_lag = Gauge(
             "pingraph_walk_stream_lag_seconds",
             "How far the newest walk delta in Redis is ahead of what this process merged",

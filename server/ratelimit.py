@@ -15,8 +15,8 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
-from graph.errors import RateLimited
-from resolvers.context import Viewer
+from domain.errors import RateLimited
+from domain.identity import Viewer
 
 log = structlog.get_logger(__name__)
 

@@ -1,71 +1,82 @@
-"""Opens and closes every long-lived client: graph, cache, image store (and embedded servers)."""
+"""Opens and closes every long-lived client, in one place.
+
+`open_stores` gives what every door needs to read and write (the CLI uses it alone);
+`open_services` adds what a server runs: migrations, the walk graph and its live follower,
+and the event consumers. Both build their result complete, in one AsyncExitStack.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from graph.backend import GraphBackend
-from graph.board_cache import BoardCache
-from graph.connect import open_backend
-from graph.errors import Unavailable
-from graph.feed_cache import FeedCache
+from cache.boards import BoardCache, BoardVersions
+from cache.errors import REDIS_ERRORS
+from cache.feeds import FeedCache, feed_refresh
+from cache.responses import ResponseCache
+from domain.errors import Unavailable
+from events.bus import EventBus
+from events.consumer import ConsumerRunner
+from graph.backends.base import GraphBackend
+from graph.backends.connect import open_backend
+from graph.migrate import migrate
 from graph.repos import Repositories
 from media.open import open_image_store
 from media.service import ImageService
 from media.store import ImageStore
 from server.embedded import EmbeddedServices
-from server.response_cache import ResponseCache
+from server.observability import Metrics
 from server.settings import EMBEDDED, Settings, SettingsError
+from walks.consumer import walk_deltas
 from walks.deltas import DeltaLog
 from walks.engine import WalkEngine
 from walks.live import LiveWalks
+from walks.snapshots import load_or_build
 
 log = structlog.get_logger(__name__)
 
 
-@dataclass
-class Services:
+@dataclass(frozen=True)
+class Stores:
+    """The stores and what every write goes through: repositories publish to `events`."""
+
     settings: Settings
+    metrics: Metrics
     graph: GraphBackend
     cache: aioredis.Redis
     media: ImageStore
-    embedded: EmbeddedServices | None
-    repos: Repositories = field(init=False)
-    images: ImageService = field(init=False)
-    walks: WalkEngine | None = field(init=False, default=None)
-    live_walks: LiveWalks | None = field(init=False, default=None)
-    walk_deltas: DeltaLog = field(init=False)
-    walk_events: Callable[[str, int], None] = field(init=False)  # metrics, once an app attaches
-    board_cache: BoardCache = field(init=False)
-    feed_cache: FeedCache = field(init=False)
-    responses: ResponseCache | None = field(init=False)
+    embedded: EmbeddedServices | None  # None when every store is external
+    events: EventBus
+    repos: Repositories
+    images: ImageService
+    board_cache: BoardCache
+    feed_cache: FeedCache
+    responses: ResponseCache
+    walk_deltas: DeltaLog
 
-    def __post_init__(self) -> None:
-        self.repos = Repositories.over(self.graph)
-        self.board_cache = BoardCache(self.cache, self.repos.boards)
-        self.feed_cache = FeedCache(self.cache)
-        self.walk_deltas = DeltaLog(self.cache)
-        self.walk_events = lambda event, count: None
-        ttl = self.settings.response_cache_ttl_s
-        self.responses = ResponseCache(self.cache, ttl_s=ttl) if ttl else None
-        self.images = ImageService(
-            self.media,
-            max_bytes=self.settings.media_max_bytes,
-            max_pixels=self.settings.media_max_pixels,
-            url_ttl_s=self.settings.media_url_ttl_s,
-        )
+
+@dataclass(frozen=True)
+class Services(Stores):
+    """What a server runs on: the stores, plus the walk graph kept live."""
+
+    walks: WalkEngine
+    live_walks: LiveWalks
+    consumers: tuple[ConsumerRunner, ...]
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_stores(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Stores]:
     """Start what is embedded, connect to everything, and close it all on exit."""
+    metrics = metrics or Metrics()
     async with AsyncExitStack() as stack:
         embedded = None
         graph_url, redis_url = settings.graph_url, settings.redis_url
@@ -105,11 +116,124 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             media = await open_image_store(settings.media_url, settings.media_dir)
         except ValueError as error:
             raise SettingsError(f"PINGRAPH_MEDIA_URL: {error}") from None
-        yield Services(settings, graph, cache, media, embedded)
+        yield build_stores(settings, metrics, graph, cache, media, embedded)
+
+
+def build_stores(
+    settings: Settings,
+    metrics: Metrics,
+    graph: GraphBackend,
+    cache: aioredis.Redis,
+    media: ImageStore,
+    embedded: EmbeddedServices | None,
+) -> Stores:
+    def counter(name: str) -> Callable[[str], None]:
+        return lambda event: metrics.cache_events.labels(name, event).inc()
+
+    versions = BoardVersions(cache, on_event=counter("board"))
+    responses = ResponseCache(
+        cache, ttl_s=settings.response_cache_ttl_s, on_event=counter("response")
+    )
+    events = EventBus(
+        cache,
+        inline=(versions.on_write, responses.on_write),
+        on_event=lambda outcome: metrics.events.labels("stream", outcome).inc(),
+    )
+    repos = Repositories.over(graph, events)
+    images = ImageService(
+        media,
+        events,
+        max_bytes=settings.media_max_bytes,
+        max_pixels=settings.media_max_pixels,
+        url_ttl_s=settings.media_url_ttl_s,
+    )
+    return Stores(
+        settings=settings,
+        metrics=metrics,
+        graph=graph,
+        cache=cache,
+        media=media,
+        embedded=embedded,
+        events=events,
+        repos=repos,
+        images=images,
+        board_cache=BoardCache(versions, repos.boards),
+        feed_cache=FeedCache(cache, on_event=counter("feed")),
+        responses=responses,
+        walk_deltas=DeltaLog(cache, on_event=lambda event: metrics.walk_deltas.labels(event).inc()),
+    )
+
+
+Prepare = Callable[[Stores], Awaitable[None]]
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, metrics: Metrics | None = None, *, prepare: Prepare | None = None
+) -> AsyncIterator[Services]:
+    """Everything a server runs on, started in order: the stores, schema migrations,
+    `prepare` (the CLI's demo data), the walk graph, then the background tasks (the live
+    walk follower and the event consumers), which are cancelled on exit."""
+    async with AsyncExitStack() as stack:
+        stores = await stack.enter_async_context(open_stores(settings, metrics))
+        await migrate(stores.graph)
+        if prepare is not None:
+            await prepare(stores)
+        engine = await load_or_build(stores.graph, stores.walk_deltas, settings.walks_dir)
+        stack.callback(engine.close)
+        live = LiveWalks(
+            engine,
+            stores.walk_deltas,
+            stores.graph,
+            settings.walks_dir,
+            compact_after=settings.walks_compact_after,
+            compact_every_s=settings.walks_compact_every_s,
+            poll_ms=settings.walks_poll_ms,
+            on_event=lambda event, count: stores.metrics.walk_deltas.labels(event).inc(count),
+        )
+        consumers = tuple(
+            ConsumerRunner(
+                stores.cache,
+                consumer,
+                on_event=lambda group, outcome: stores.metrics.events.labels(group, outcome).inc(),
+            )
+            for consumer in (walk_deltas(stores.walk_deltas), feed_refresh(stores.feed_cache))
+        )
+        fields = {field.name: getattr(stores, field.name) for field in dataclasses.fields(Stores)}
+        services = Services(**fields, walks=engine, live_walks=live, consumers=consumers)
+        watch(services)
+        for work in (live.run(), *(runner.run() for runner in consumers)):
+            await stack.enter_async_context(background(work))
+        yield services
+
+
+def watch(services: Services) -> None:
+    """Gauges read at scrape time."""
+    metrics = services.metrics
+    metrics.walk_stream_lag.set_function(lambda: services.live_walks.lag_s)
+    metrics.walk_overlay.set_function(lambda: services.walks.graph.deltas)
+    metrics.walk_edges.set_function(lambda: services.walks.graph.edges)
+
+
+@asynccontextmanager
+async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run `work` as a task for the duration of the block; a crash is logged, not hidden."""
+    task = asyncio.create_task(work)
+    task.add_done_callback(_log_crash)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task stopped", task=repr(task), error=repr(task.exception()))
 
 
 async def check_cache(cache: aioredis.Redis) -> None:
     try:
         await cache.ping()
-    except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as error:
+    except REDIS_ERRORS as error:
         raise Unavailable("the cache does not answer") from error

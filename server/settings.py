@@ -101,10 +101,6 @@ class Settings(BaseSettings):
         return EMBEDDED in (self.graph_url, self.redis_url)
 
     @property
-    def embedded_dir(self) -> Path:
-        return self.data_dir / "embedded"
-
-    @property
     def walks_dir(self) -> Path:
         """Walk-graph snapshots: built by `pingraph walks build`, loaded by the server."""
         return self.data_dir / "walks"

@@ -10,8 +10,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from graph.errors import BadInput, DomainError, NotFound, Unavailable
-from resolvers.context import Role, Viewer
+from domain.errors import BadInput, DomainError, NotFound
+from domain.identity import Role, Viewer
 from server.guard import Guarded, json_body, parse
 from server.services import Services
 from walks.engine import Result, WalkEngine
@@ -25,8 +25,6 @@ BATCH_PARALLEL = 4
 
 def engine_of(request: Request) -> WalkEngine:
     services: Services = request.app.state.services
-    if services.walks is None:
-        raise Unavailable("the walk graph is not loaded yet; run `pingraph walks build`")
     return services.walks
 
 

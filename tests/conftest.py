@@ -9,12 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
+from starlette.applications import Starlette
 
-from graph.migrate import migrate
-from server.app import create_app
 from server.embedded import EmbeddedServices, Endpoints
-from server.services import Services, open_services
+from server.services import Services
 from server.settings import Settings
+from tests.utils.apps import client_of, running
+
+pytest_plugins = ["tests.utils.graph_contract"]
 
 
 @pytest.fixture(scope="session")
@@ -47,17 +49,21 @@ def settings(embedded: Endpoints, data_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    async with open_services(settings) as opened:
-        await migrate(opened.graph)  # as `pingraph serve` does at start-up
-        yield opened
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The app as `pingraph serve` runs it: its lifespan opens every service."""
+    async with running(settings) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def services(app: Starlette) -> Services:
+    opened: Services = app.state.services
+    return opened
 
 
 @pytest.fixture
-async def client(settings: Settings, services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, services=services)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(app) as http:
         yield http
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from graph.backend import GraphBackend
-from graph.export import public_boards
+from graph.backends.base import GraphBackend
 from walks import graph as walk_graph
+from walks.export import public_boards
 from walks.graph import WalkGraph
 
 DEFAULT_MAX_BOARD_DEGREE = 50_000

@@ -30,7 +30,6 @@ STREAM = "pg:walks:deltas"
 MAXLEN = 1_000_000  # approximate; a reader this far behind rebuilds instead
 GENESIS, RESYNC = "genesis", "resync"
 START = "0-0"
-REDIS_ERRORS = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
 
 APPEND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -39,6 +38,7 @@ end
 if ARGV[2] == '1' then
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'op', 'resync')
 end
+if ARGV[3] == '' then return '' end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
                   'op', ARGV[3], 'pin', ARGV[4], 'board', ARGV[5])
 """
@@ -74,7 +74,13 @@ class DeltaLog:
     async def append(self, delta: Delta) -> None:
         """Log one change. Never raises: when Redis does not answer, the change is lost
         and the next append that succeeds asks every reader to rebuild."""
-        args: list[str | int] = [self.maxlen, int(self._missed), delta.op, delta.pin, delta.board]
+        await self._log([self.maxlen, int(self._missed), delta.op, delta.pin, delta.board])
+
+    async def resync(self) -> None:
+        """Ask every reader to rebuild from the graph store (changes were lost upstream)."""
+        await self._log([self.maxlen, 1, "", "", ""])
+
+    async def _log(self, args: list[str | int]) -> None:
         try:
             await self._append(keys=[STREAM], args=args)
         except (aioredis.RedisError, OSError) as error:  # never fail the write itself

@@ -102,6 +102,9 @@ class WalkEngine:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="walks")
         self._scratch = _Scratch()
 
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
     def swap(self, graph: WalkGraph) -> None:
         self.graph = graph
 

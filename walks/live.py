@@ -22,13 +22,14 @@ import redis.asyncio as aioredis
 import structlog
 from ulid import ULID
 
-from graph.backend import GraphBackend
-from graph.errors import Unavailable
-from graph.export import public_boards_by_id
+from cache.errors import REDIS_ERRORS
+from domain.errors import Unavailable
+from graph.backends.base import GraphBackend
 from walks import graph as walk_graph
 from walks.build import build_and_save
-from walks.deltas import GENESIS, REDIS_ERRORS, RESYNC, START, DeltaLog
+from walks.deltas import GENESIS, RESYNC, START, DeltaLog
 from walks.engine import WalkEngine
+from walks.export import public_boards_by_id
 from walks.graph import WalkGraph
 from walks.overlay import OPS, fold, merge
 

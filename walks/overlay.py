@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from graph.export import BoardRow
+from walks.export import BoardRow
 from walks.graph import WalkGraph, id_bytes
 
 SAVE, UNSAVE, DROP_PIN, BOARD = "save", "unsave", "drop_pin", "board"

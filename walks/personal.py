@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from graph.feed import Signals
+from graph.repos.feed import Signals
 from walks.engine import Query
 from walks.graph import WalkGraph, id_strings
 

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from graph.board_cache import EPOCH, BoardCache
+from cache.boards import EPOCH, BoardCache
 from graph.model import Privacy
 from graph.repos import Repositories
 from server.app import create_app

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from graph.analyst import WriteRefused
+from domain.errors import WriteRefused
+from domain.identity import Role
 from graph.model import User
 from graph.repos import Repositories
-from resolvers.context import Role
 from server.services import Services
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api

@@ -13,8 +13,8 @@ import httpx
 import jwt
 import pytest
 
-from graph.connect import open_backend
-from graph.errors import Conflict
+from domain.errors import Conflict
+from graph.backends.connect import open_backend
 from graph.repos import Repositories
 from server.app import create_app
 from server.embedded import EmbeddedServices

@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from domain.identity import Role
 from graph.model import Privacy, User
 from graph.repos import Repositories
-from resolvers.context import Role
 from server.services import Services
-from server.walk_snapshots import stream_position
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
 from walks import graph as walk_graph
@@ -24,6 +23,7 @@ from walks.deltas import STREAM, DeltaLog
 from walks.engine import Query, WalkEngine
 from walks.live import LiveWalks
 from walks.overlay import SAVE, Delta
+from walks.snapshots import stream_position
 
 SAVE_PIN = "mutation($p: ID!, $b: ID!) { savePin(pinId: $p, boardId: $b) { id } }"
 UNSAVE_PIN = "mutation($p: ID!, $b: ID!) { unsavePin(pinId: $p, boardId: $b) }"

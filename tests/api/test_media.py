@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from domain.identity import Role
 from graph.repos import Repositories
 from media.images import content_key
 from media.open import open_image_store
-from resolvers.context import Role
 from server.app import create_app
 from server.guard import MAX_UPLOAD_BODY_BYTES
 from server.services import Services

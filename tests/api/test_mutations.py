@@ -1,8 +1,8 @@
 """Every mutation through POST /graphql, and who may do what."""
 
+from domain.identity import Role
 from graph.model import Privacy
 from graph.repos import Repositories
-from resolvers.context import Role
 from tests.utils.factories import make_board, make_pin, make_user, unique_handle
 from tests.utils.graphql import Api, code
 

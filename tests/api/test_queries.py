@@ -1,8 +1,8 @@
 """Every query through POST /graphql: look-ups, lists, pagination, counts, search, feed."""
 
+from domain.identity import Role
 from graph.model import Privacy
 from graph.repos import Repositories
-from resolvers.context import Role
 from tests.utils.factories import make_board, make_pin, make_user, unique_handle
 from tests.utils.graphql import Api, code
 

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 
+from domain.identity import Role
 from graph.model import Privacy, User
 from graph.repos import Repositories
-from resolvers.context import Role
 from server.services import Services
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api

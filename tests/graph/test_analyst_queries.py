@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from graph import analyst, seed
-from graph.backend import GraphBackend
-from graph.connect import open_backend
-from graph.errors import NotFound
+from domain.errors import NotFound
+from graph.analyst import sandbox as analyst
+from graph.backends.base import GraphBackend
+from graph.backends.connect import open_backend
+from graph.demo import seed
 from graph.migrate import migrate
 from graph.repos import Repositories
 from server.embedded import Endpoints
-from tests.graph.test_neo4j_cypher import lint, linter
-
-__all__ = ["linter"]
+from tests.utils.cypherlint import lint
+from tests.utils.events import RecordedEvents
 
 LIBRARY = Path(__file__).parents[2] / "docs" / "analyst-queries.cypher"
 QUERIES = analyst.read_library(LIBRARY.read_text())
@@ -32,7 +32,7 @@ async def demo_graph(embedded: Endpoints) -> AsyncIterator[GraphBackend]:
     await migrate(backend)
     demo = seed.generate(seed.Sizes.small())
     await seed.load(backend, demo)
-    pins = Repositories.over(backend).pins
+    pins = Repositories.over(backend, RecordedEvents()).pins
     for n, user in enumerate(demo.users[:20]):  # the seed has no engagements
         for kind in ("CLICK", "CLOSEUP", "HIDE")[: 1 + n % 3]:
             with contextlib.suppress(NotFound):  # a pin only on someone's secret board

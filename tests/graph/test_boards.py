@@ -1,6 +1,6 @@
 import pytest
 
-from graph.errors import BadInput, Forbidden, NotFound
+from domain.errors import BadInput, Forbidden, NotFound
 from graph.model import Privacy
 from graph.repos import Repositories
 from tests.utils.factories import make_board, make_pin, make_user

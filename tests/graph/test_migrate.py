@@ -3,12 +3,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from graph.backend import Dialect, GraphBackend
-from graph.connect import open_backend
-from graph.errors import Conflict
+from domain.errors import Conflict
+from graph.backends.base import Dialect, GraphBackend
+from graph.backends.connect import open_backend
 from graph.migrate import MigrationError, load, migrate, split_statements, status
 from graph.repos import Repositories
 from server.embedded import Endpoints
+from tests.utils.events import RecordedEvents
 from tests.utils.factories import make_board, make_pin, make_user
 
 
@@ -58,7 +59,7 @@ async def test_queries_compiled_on_a_fresh_graph_see_later_relationships(
     """FalkorDB caches plans; one compiled before a relationship type existed must not keep
     matching nothing once it does (the migrations register every type up front)."""
     await migrate(fresh)
-    repos = Repositories.over(fresh)
+    repos = Repositories.over(fresh, RecordedEvents())
     viewer, friend = await make_user(repos), await make_user(repos)
     board = await make_board(repos, friend)
     pin = await make_pin(repos, friend, board)

@@ -2,10 +2,10 @@ import asyncio
 
 import pytest
 
-from graph.errors import BadInput, Forbidden, NotFound
+from domain.errors import BadInput, Forbidden, NotFound
 from graph.model import Privacy
-from graph.pins import NewPin
 from graph.repos import Repositories
+from graph.repos.pins import NewPin
 from tests.utils.factories import make_board, make_pin, make_user
 
 
@@ -202,7 +202,7 @@ async def test_lists_skip_many_hidden_pins_and_stay_resumable(
     assert [p.id for p in page.items] == [p.id for p in reversed(old)]
     assert not page.has_next
     # With a tight scan budget the page ends early but the cursor resumes where it stopped.
-    monkeypatch.setattr("graph.cypher.SCAN_ROUNDS", 1)
+    monkeypatch.setattr("graph.repos.cypher.SCAN_ROUNDS", 1)
     short = await repos.topics.pins("zhiddenz", other.id, 5, None)
     assert short.items == []
     assert short.has_next
@@ -210,25 +210,3 @@ async def test_lists_skip_many_hidden_pins_and_stay_resumable(
     assert [p.id for p in rest.items] == [p.id for p in reversed(old)]
     mine = await repos.topics.pins("zhiddenz", owner.id, 100, None)
     assert len(mine.items) == 57
-
-
-async def test_update_pin(repos: Repositories) -> None:
-    owner, other = await make_user(repos), await make_user(repos)
-    pin = await make_pin(repos, owner, await make_board(repos, owner), description="old")
-    edited = await repos.pins.update(
-        owner.id, pin.id, title="New title", link_="https://example.org/x", set_link=True
-    )
-    assert (edited.title, edited.description, edited.link) == (
-        "New title",
-        "old",
-        "https://example.org/x",
-    )
-    cleared = await repos.pins.update(owner.id, pin.id, set_description=True)
-    assert cleared.description is None
-    with pytest.raises(Forbidden):
-        await repos.pins.update(other.id, pin.id, title="mine")
-    with pytest.raises(BadInput):
-        await repos.pins.update(owner.id, pin.id, title="  ")
-    with pytest.raises(NotFound):
-        await repos.pins.update(owner.id, "01NOSUCHPIN00000000000000", title="x")
-    assert (await repos.pins.get(pin.id, None)).title == "New title"

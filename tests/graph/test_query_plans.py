@@ -13,12 +13,12 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from graph.backend import Dialect
-from graph.connect import open_backend
-from graph.dialect import SEARCH_COUNT, SEARCH_PINS
+from graph.backends.base import Dialect
+from graph.backends.connect import open_backend
 from graph.migrate import migrate
+from graph.repos.dialect import SEARCH_COUNT, SEARCH_PINS
 from server.embedded import Endpoints
-from tests.graph.test_neo4j_cypher import PARAM, neo4j_statements
+from tests.utils.cypherlint import PARAM, neo4j_statements
 
 SAMPLE = {
     "ids": "['x']",
@@ -45,7 +45,7 @@ def repository_statements() -> list[tuple[str, str]]:
         if name.startswith("graph.") and ".SEARCH_" not in name
     ]
     falkor = [
-        (f"graph.dialect.{name}[falkordb]", texts[Dialect.FALKORDB])
+        (f"graph.repos.dialect.{name}[falkordb]", texts[Dialect.FALKORDB])
         for name, texts in (("SEARCH_PINS", SEARCH_PINS), ("SEARCH_COUNT", SEARCH_COUNT))
     ]
     return [*found, *falkor]

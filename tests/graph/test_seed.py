@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from graph.seed import Sizes, generate
+from graph.demo.seed import Sizes, generate
 
 
 def test_same_seed_same_graph() -> None:

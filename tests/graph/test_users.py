@@ -1,6 +1,6 @@
 import pytest
 
-from graph.errors import BadInput, Conflict, NotFound
+from domain.errors import BadInput, Conflict, NotFound
 from graph.repos import Repositories
 from tests.utils.factories import make_user, unique_handle
 
@@ -91,15 +91,3 @@ async def test_following_pages(repos: Repositories) -> None:
     seen = [u.id for u in first.items + rest.items]
     assert sorted(seen) == sorted(s.id for s in stars)
     assert len(set(seen)) == 5
-
-
-async def test_update_user(repos: Repositories) -> None:
-    user = await make_user(repos)
-    updated = await repos.users.update(user.id, display_name=" New Name ", lang_="ja")
-    assert (updated.display_name, updated.lang, updated.handle) == ("New Name", "ja", user.handle)
-    same = await repos.users.update(user.id)
-    assert same == updated
-    with pytest.raises(BadInput):
-        await repos.users.update(user.id, lang_="japanese")
-    with pytest.raises(NotFound):
-        await repos.users.update("01NOSUCHUSER0000000000000", display_name="x")

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from graph.errors import BadInput
+from domain.errors import BadInput
 from media.images import Size, process, sniff_content_type
 from tests.utils import images
 

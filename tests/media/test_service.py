@@ -7,7 +7,7 @@ import time
 import pytest
 from PIL import Image
 
-from graph.errors import BadInput, NotFound
+from domain.errors import BadInput, NotFound
 from media.service import ImageService, check_image_key
 from media.store import LocalImageStore
 from tests.utils import images as samples

@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graph.errors import BadInput, NotFound
+from domain.errors import BadInput, NotFound
 from media.open import open_image_store
 from media.store import ImageStore, LocalImageStore
 

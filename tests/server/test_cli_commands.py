@@ -14,7 +14,7 @@ from pathlib import Path
 import jwt
 import networkx as nx
 
-from graph import seed
+from graph.demo import seed
 from media.service import ImageService
 from media.store import LocalImageStore
 from server.settings import DEV_JWT_SECRET

@@ -17,7 +17,7 @@ import jwt
 import pytest
 import redis
 
-from graph.analysis import CypherClient, CypherError
+from graph.analyst.notebook import CypherClient, CypherError
 from server.settings import DEV_JWT_SECRET
 
 PINGRAPH = str(Path(sys.executable).with_name("pingraph"))

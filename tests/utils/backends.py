@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from graph.backend import GraphBackend, Params, Record
+from graph.backends.base import GraphBackend, Params, Record
 
 
 @dataclasses.dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from graph.model import Board, Pin, Privacy, User
-from graph.pins import NewPin
 from graph.repos import Repositories
+from graph.repos.pins import NewPin
 
 
 def unique_handle(prefix: str = "u") -> str:

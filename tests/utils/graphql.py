@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
+from domain.identity import Role
 from graph.model import User
-from resolvers.context import Role
 from server.auth import issue_token
 from server.settings import Settings
 

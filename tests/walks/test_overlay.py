@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from ulid import ULID
 
-from graph.export import BoardRow
 from walks import graph as walk_graph
 from walks.engine import Query, WalkEngine
+from walks.export import BoardRow
 from walks.graph import WalkGraph, id_strings
 from walks.overlay import BOARD, DROP_PIN, SAVE, UNSAVE, Delta, fold, merge
 

@@ -1,0 +1,162 @@
+"""Board pages cached in Redis: the newest saves of a board, with cursors, and its pin count.
+
+Keys are versioned: every write that touches a board increments `pg:bv:<board>` before the
+writer gets its answer, so the next reader, on any connection, asks for a key that does not
+exist yet and rebuilds it. Nothing is ever read stale; old versions expire. Secret boards are
+cached only under a key scoped to their owner.
+
+A rebuild is single-flight: concurrent misses of one key in a process wait for one rebuild,
+and across processes a short Redis lock lets one of them rebuild while the others wait for
+its result. When Redis does not answer, pages come from the graph store and a missed
+invalidation is remembered: the next time Redis answers, a global epoch that is part of
+every key moves on, so nothing cached before the outage is used again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+import redis.asyncio as aioredis
+import structlog
+
+from cache.errors import REDIS_ERRORS
+from events.model import Event
+from graph.model import Board, Page, Pin, Privacy
+from graph.repos.boards import BoardRepo
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 100  # newest saves kept per board page
+TTL_S = 3600
+LOCK_MS = 3000
+WAIT_S = 1.0
+EPOCH = "pg:epoch"
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    pins: list[Pin]  # newest save first, at most PAGE_SIZE
+    cursors: list[str]
+    pin_count: int
+
+
+class BoardVersions:
+    """The version of every board's cached page, moved on by each write that touches it."""
+
+    def __init__(
+        self, cache: aioredis.Redis, *, on_event: Callable[[str], None] | None = None
+    ) -> None:
+        self.cache = cache
+        self.on_event = on_event or (lambda event: None)
+        self._lost_invalidation = False
+
+    async def on_write(self, event: Event) -> None:
+        """An inline event effect: runs before the writer gets its answer."""
+        await self.touched(*event.touched_boards())
+
+    async def touched(self, *board_ids: str) -> None:
+        """Invalidate the pages of boards a write has just changed."""
+        if not board_ids:
+            return
+        try:
+            async with self.cache.pipeline(transaction=False) as pipe:
+                for board_id in dict.fromkeys(board_ids):
+                    pipe.incr(f"pg:bv:{board_id}")
+                await pipe.execute()
+        except REDIS_ERRORS as error:
+            self._lost_invalidation = True
+            log.warning("board cache invalidation lost; the cache epoch moves on when Redis "
+                        "answers again", error=str(error))  # fmt: skip
+
+    async def key(self, board: Board, viewer: str | None) -> str:
+        if self._lost_invalidation:
+            await self.cache.incr(EPOCH)
+            self._lost_invalidation = False
+            self.on_event("epoch")
+        epoch, version = await self.cache.mget(EPOCH, f"pg:bv:{board.id}")
+        scope = "pub" if board.privacy is Privacy.PUBLIC else f"own:{viewer}"
+        return f"pg:bp:{board.id}:{_int(epoch)}:{_int(version)}:{scope}"
+
+
+class BoardCache:
+    def __init__(self, versions: BoardVersions, boards: BoardRepo) -> None:
+        self.versions = versions
+        self.cache = versions.cache
+        self.boards = boards
+        self.on_event = versions.on_event
+        self._flights: dict[str, asyncio.Future[BoardPage]] = {}
+
+    async def page(self, board: Board, viewer: str | None) -> BoardPage:
+        """The page of a board the caller has found visible to `viewer`."""
+        try:
+            key = await self.versions.key(board, viewer)
+            raw = await self.cache.get(key)
+        except REDIS_ERRORS as error:
+            return await self._uncached(error, board)
+        if raw is not None:
+            self.on_event("hit")
+            return _decode(raw)
+        self.on_event("miss")
+        flight = self._flights.get(key)
+        if flight is not None:
+            return await asyncio.shield(flight)
+        flight = asyncio.get_running_loop().create_future()
+        self._flights[key] = flight
+        try:
+            page = await self._rebuild(key, board)
+            flight.set_result(page)
+            return page
+        except BaseException as error:
+            flight.set_exception(error)
+            flight.exception()  # retrieved here, so an unawaited flight never warns
+            raise
+        finally:
+            del self._flights[key]
+
+    async def _rebuild(self, key: str, board: Board) -> BoardPage:
+        lock = f"{key}:lock"
+        try:
+            leader = await self.cache.set(lock, "1", nx=True, px=LOCK_MS)
+            if not leader:  # another process is rebuilding: wait for its result
+                deadline = asyncio.get_running_loop().time() + WAIT_S
+                while asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(0.02)
+                    raw = await self.cache.get(key)
+                    if raw is not None:
+                        self.on_event("hit")
+                        return _decode(raw)
+            page = await self._build(board)
+            self.on_event("rebuild")
+            await self.cache.set(key, _encode(page), ex=TTL_S)
+            await self.cache.delete(lock)
+            return page
+        except REDIS_ERRORS as error:
+            return await self._uncached(error, board)
+
+    async def _build(self, board: Board) -> BoardPage:
+        page: Page[Pin] = await self.boards.pins_of_visible(board.id, PAGE_SIZE, None)
+        counts = await self.boards.pin_counts([board.id])
+        return BoardPage(page.items, page.cursors, counts[board.id])
+
+    async def _uncached(self, error: BaseException, board: Board) -> BoardPage:
+        self.on_event("error")
+        log.warning("board cache unavailable; reading the graph store", error=str(error))
+        return await self._build(board)
+
+
+def _int(value: bytes | str | None) -> int:
+    return int(value) if value is not None else 0
+
+
+def _encode(page: BoardPage) -> bytes:
+    return orjson.dumps(
+        {"pins": [p.to_row() for p in page.pins], "cursors": page.cursors, "count": page.pin_count}
+    )
+
+
+def _decode(raw: bytes | str) -> BoardPage:
+    data = orjson.loads(raw)
+    return BoardPage([Pin.from_row(row) for row in data["pins"]], data["cursors"], data["count"])

@@ -1,0 +1,156 @@
+"""Reading domain events: one Redis consumer group per consumer, at least once.
+
+Each consumer (walk deltas, feed refresh, ...) has its own group on the event stream, so each
+sees every event once per group however many server processes run it; within a group the
+processes share the work. An entry is acknowledged only after its handler finished, and
+marked done by event id first, so an entry delivered twice (a crash between the handler and
+the acknowledgement) is handled once. Entries a crashed process had read but not
+acknowledged are reclaimed with XAUTOCLAIM by whichever process of the group looks next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+
+from cache.errors import REDIS_ERRORS
+from events.bus import STREAM
+from events.model import Event
+
+log = structlog.get_logger(__name__)
+
+DONE_TTL_S = 24 * 3600
+HANDLER_TRIES = 3
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A named consumer group and what it does with each event."""
+
+    group: str
+    handle: Callable[[Event], Awaitable[None]]
+
+
+class ConsumerRunner:
+    """Runs one consumer in this process: `run()` until cancelled, or `step()` in tests."""
+
+    def __init__(
+        self,
+        cache: aioredis.Redis,
+        consumer: Consumer,
+        *,
+        name: str | None = None,
+        batch: int = 100,
+        block_ms: int = 1000,
+        claim_idle_ms: int = 30_000,
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.cache = cache
+        self.consumer = consumer
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.batch = batch
+        self.block_ms = block_ms
+        self.claim_idle_ms = claim_idle_ms
+        self.on_event = on_event or (lambda group, outcome: None)
+        self._group_ready = False
+
+    @property
+    def group(self) -> str:
+        return self.consumer.group
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.step(self.block_ms)
+            except asyncio.CancelledError:
+                raise
+            except REDIS_ERRORS as error:
+                log.warning("event consumer waits for Redis", group=self.group, error=str(error))
+                await asyncio.sleep(1.0)
+            except aioredis.ResponseError as error:
+                if "NOGROUP" not in str(error):
+                    raise
+                self._group_ready = False  # the stream was lost (Redis restarted empty)
+
+    async def step(self, block_ms: int | None = None) -> int:
+        """Handle one batch: reclaimed entries of crashed consumers first, then new ones.
+        Returns how many entries were handled."""
+        await self._ensure_group()
+        entries = await self._reclaim()
+        if not entries:
+            answer: Any = await self.cache.xreadgroup(
+                self.group, self.name, {STREAM: ">"}, count=self.batch, block=block_ms or None
+            )
+            entries = [entry for _, items in answer or [] for entry in items]
+        for entry_id, fields in entries:
+            await self._handle(entry_id, fields)
+        return len(entries)
+
+    async def read_only(self, count: int) -> list[str]:
+        """Read entries without handling or acknowledging them, as a consumer that crashes
+        right after reading would (for tests of reclaiming)."""
+        await self._ensure_group()
+        answer: Any = await self.cache.xreadgroup(self.group, self.name, {STREAM: ">"}, count=count)
+        return [entry_id.decode() for _, items in answer or [] for entry_id, _ in items]
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            # "$": a new group starts with the events published from now on.
+            await self.cache.xgroup_create(STREAM, self.group, id="$", mkstream=True)
+        except aioredis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        self._group_ready = True
+
+    async def _reclaim(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        answer: Any = await self.cache.xautoclaim(
+            STREAM, self.group, self.name, min_idle_time=self.claim_idle_ms,
+            start_id="0-0", count=self.batch,
+        )  # fmt: skip
+        claimed = [(entry_id, fields) for entry_id, fields in answer[1] if fields]
+        for entry_id in answer[2] if len(answer) > 2 else []:  # trimmed away while pending
+            await self.cache.xack(STREAM, self.group, entry_id)
+        if claimed:
+            self.on_event(self.group, "reclaimed")
+        return claimed
+
+    async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        try:
+            event = Event.from_fields(fields)
+        except (KeyError, ValueError, UnicodeDecodeError):
+            log.error("unreadable event skipped", group=self.group, entry=entry_id)
+            await self.cache.xack(STREAM, self.group, entry_id)
+            return
+        done = f"pg:events:done:{self.group}:{event.id}"
+        if await self.cache.exists(done):
+            await self.cache.xack(STREAM, self.group, entry_id)
+            return
+        outcome = "handled"
+        for attempt in range(1, HANDLER_TRIES + 1):
+            try:
+                await self.consumer.handle(event)
+                break
+            except (asyncio.CancelledError, *REDIS_ERRORS):
+                raise  # not acknowledged: handled again once Redis answers
+            except Exception:
+                log.exception("event handler failed", group=self.group, event=event.type,
+                              event_id=event.id, attempt=attempt)  # fmt: skip
+                if attempt == HANDLER_TRIES:
+                    outcome = "failed"  # given up on: a bug or bad data, not a Redis outage
+                else:
+                    await asyncio.sleep(0.1 * attempt)
+        async with self.cache.pipeline(transaction=True) as pipe:
+            pipe.set(done, b"1", ex=DONE_TTL_S)
+            pipe.xack(STREAM, self.group, entry_id)
+            await pipe.execute()
+        self.on_event(self.group, outcome)

@@ -1,0 +1,38 @@
+"""All repositories over one backend, as handed to resolvers and the CLI.
+
+Every write a repository commits is published to `events` as one domain event: caches, the
+walk graph and feeds follow from there, whichever door (GraphQL, REST, CLI) the write came in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from events.bus import EventSink
+from graph.backends.base import GraphBackend
+from graph.repos.boards import BoardRepo
+from graph.repos.feed import FeedRepo
+from graph.repos.pins import PinRepo
+from graph.repos.topics import TopicRepo
+from graph.repos.users import UserRepo
+
+
+@dataclass(frozen=True)
+class Repositories:
+    backend: GraphBackend
+    users: UserRepo
+    boards: BoardRepo
+    pins: PinRepo
+    topics: TopicRepo
+    feed: FeedRepo
+
+    @classmethod
+    def over(cls, backend: GraphBackend, events: EventSink) -> Repositories:
+        return cls(
+            backend,
+            UserRepo(backend, events),
+            BoardRepo(backend, events),
+            PinRepo(backend, events),
+            TopicRepo(backend, events),
+            FeedRepo(backend),
+        )

@@ -1,0 +1,88 @@
+"""The home feed, first version: what the people, boards and topics a user follows bring.
+
+A pin enters the feed when it is saved to a board the viewer follows, saved by a user the
+viewer follows (to a public board), or tagged with a topic the viewer follows. Its feed time
+is the newest of those events (save time, or creation time for topic pins). Pins the viewer
+saved or hid are left out. The walks issue replaces this ranking with a personalised one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graph.backends.base import GraphBackend
+from graph.model import Page, Pin
+from graph.repos.cypher import after, filtered_page
+from graph.repos.pins import visible_pins_of
+
+# Pattern comprehensions, not OPTIONAL MATCH + collect: each aggregation would group by the
+# lists collected before it, and hashing those per row made the query quadratic. A followed
+# board must be public: the viewer's own boards add nothing (their pins are all in `skip`).
+_CANDIDATES = """
+MATCH (v:User {id: $viewer})
+WITH v,
+     [(v)-[:OWNS]->(:Board)<-[:SAVED_TO]-(mine:Pin) | mine.id] AS mine,
+     [(v)-[e:ENGAGED]->(hidden:Pin) WHERE e.kind = 'HIDE' | hidden.id] AS hidden,
+     [(v)-[:FOLLOWS]->(fb:Board)<-[s1:SAVED_TO]-(p1:Pin) WHERE fb.privacy = 'PUBLIC'
+      | {id: p1.id, at: s1.at}] AS fromBoards,
+     [(v)-[:FOLLOWS]->(:User)-[:OWNS]->(ub:Board)<-[s2:SAVED_TO]-(p2:Pin)
+      WHERE ub.privacy = 'PUBLIC' | {id: p2.id, at: s2.at}] AS fromUsers,
+     [(v)-[:FOLLOWS]->(:Topic)<-[:TAGGED]-(p3:Pin) | {id: p3.id, at: p3.createdAt}] AS fromTopics
+UNWIND fromBoards + fromUsers + fromTopics AS c
+WITH c, mine + hidden AS skip
+WHERE NOT c.id IN skip
+WITH c.id AS pinId, max(c.at) AS at
+"""
+# Candidates only: visibility is checked per page (see cypher.filtered_page).
+HOME = f"""{_CANDIDATES}
+WHERE {after("at", "pinId")}
+RETURN at AS sortKey, pinId AS sortId
+ORDER BY sortKey DESC, sortId DESC
+LIMIT $limit
+"""
+# What a user did lately, for walk-based personalisation: their saves and engagements.
+RECENT_SAVES = """
+MATCH (:User {id: $viewer})-[:OWNS]->(:Board)<-[s:SAVED_TO]-(p:Pin)
+RETURN p.id AS id, max(s.at) AS at
+ORDER BY at DESC
+LIMIT $limit
+"""
+RECENT_ENGAGEMENTS = """
+MATCH (:User {id: $viewer})-[e:ENGAGED]->(p:Pin)
+RETURN p.id AS id, e.kind AS kind, e.at AS at
+ORDER BY at DESC
+LIMIT $limit
+"""
+FOLLOWED_TOPIC_NAMES = """
+MATCH (:User {id: $viewer})-[:FOLLOWS]->(t:Topic)
+RETURN t.name AS name
+"""
+
+
+@dataclass(frozen=True)
+class Signals:
+    saves: list[tuple[str, int]]  # (pin id, epoch ms), newest first
+    engagements: list[tuple[str, str, int]]  # (pin id, kind, epoch ms), newest first
+    topics: list[str]  # followed topic names
+
+
+class FeedRepo:
+    def __init__(self, backend: GraphBackend) -> None:
+        self.backend = backend
+
+    async def home(self, viewer: str, first: int, after_: str | None) -> Page[Pin]:
+        return await filtered_page(
+            self.backend, HOME, {"viewer": viewer},
+            first=first, after_cursor=after_, visible=visible_pins_of(self.backend, viewer),
+        )  # fmt: skip
+
+    async def signals(self, viewer: str, limit: int = 200) -> Signals:
+        params = {"viewer": viewer, "limit": limit}
+        saves = await self.backend.read(RECENT_SAVES, params)
+        engagements = await self.backend.read(RECENT_ENGAGEMENTS, params)
+        topics = await self.backend.read(FOLLOWED_TOPIC_NAMES, {"viewer": viewer})
+        return Signals(
+            [(row["id"], int(row["at"])) for row in saves],
+            [(row["id"], row["kind"], int(row["at"])) for row in engagements],
+            sorted(row["name"] for row in topics),
+        )

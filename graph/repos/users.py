@@ -1,0 +1,154 @@
+"""Users and who follows whom."""
+
+from __future__ import annotations
+
+from domain.errors import BadInput, Conflict, NotFound
+from events.bus import EventSink
+from events.model import Event, EventType
+from graph.backends.base import GraphBackend
+from graph.model import MAX_NAME, Page, User, handle, lang, new_id, now_ms, text
+from graph.repos.cypher import USER_ITEM, after, count_map, fetch_by_ids, keyset_page, the_one
+
+CREATE = f"""
+CREATE (u:User {{id: $id, handle: $handle, displayName: $displayName, createdAt: $now,
+                 lang: $lang}})
+RETURN {USER_ITEM} AS item
+"""
+BY_IDS = f"""
+UNWIND $ids AS id
+MATCH (u:User {{id: id}})
+RETURN {USER_ITEM} AS item
+"""
+BY_HANDLE = f"MATCH (u:User {{handle: $handle}}) RETURN {USER_ITEM} AS item"
+FOLLOW = """
+MATCH (a:User {id: $viewer})
+MATCH (u:User {id: $target})
+MERGE (a)-[f:FOLLOWS]->(u)
+ON CREATE SET f.at = $now
+RETURN u.id AS id
+"""
+UNFOLLOW = """
+MATCH (u:User {id: $target})
+OPTIONAL MATCH (:User {id: $viewer})-[f:FOLLOWS]->(u)
+DELETE f
+RETURN u.id AS id
+"""
+FOLLOWERS = f"""
+MATCH (:User {{id: $id}})<-[f:FOLLOWS]-(u:User)
+WHERE {after("f.at", "u.id")}
+RETURN {USER_ITEM} AS item, f.at AS sortKey, u.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
+LIMIT $limit
+"""
+FOLLOWING = f"""
+MATCH (:User {{id: $id}})-[f:FOLLOWS]->(u:User)
+WHERE {after("f.at", "u.id")}
+RETURN {USER_ITEM} AS item, f.at AS sortKey, u.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
+LIMIT $limit
+"""
+FOLLOWER_COUNTS = """
+UNWIND $ids AS id
+MATCH (u:User {id: id})
+RETURN id, size([(u)<-[:FOLLOWS]-(:User) | 1]) AS n
+"""
+FOLLOWING_COUNTS = """
+UNWIND $ids AS id
+MATCH (u:User {id: id})
+RETURN id, size([(u)-[:FOLLOWS]->(:User) | 1]) AS n
+"""
+VIEWER_FOLLOWS = {
+    label: f"""
+UNWIND $ids AS id
+MATCH (:User {{id: $viewer}})-[:FOLLOWS]->(x:{label} {{id: id}})
+RETURN id
+"""
+    for label in ("User", "Board", "Topic")
+}
+
+
+class UserRepo:
+    def __init__(self, backend: GraphBackend, events: EventSink) -> None:
+        self.backend = backend
+        self.events = events
+
+    async def create(
+        self, handle_: str, display_name: str | None = None, lang_: str | None = None
+    ) -> User:
+        clean_handle = handle(handle_)
+        name = text(display_name, "displayName", max_len=MAX_NAME, required=False)
+        params = {
+            "id": new_id(),
+            "handle": clean_handle,
+            "displayName": name or clean_handle,
+            "now": now_ms(),
+            "lang": lang(lang_),
+        }
+        try:
+            rows = await self.backend.write(CREATE, params)
+        except Conflict:
+            raise Conflict(f"handle {clean_handle!r} is already taken") from None
+        user = User.from_row(rows[0]["item"])
+        await self.events.publish(Event(EventType.USER_CREATED, actor=user.id, user=user.id))
+        return user
+
+    async def get(self, user_id: str) -> User:
+        return the_one(await self.get_many([user_id]), user_id, "user")
+
+    async def get_many(self, ids: list[str]) -> dict[str, User]:
+        return await fetch_by_ids(self.backend, BY_IDS, ids, User.from_row)
+
+    async def by_handle(self, handle_: str) -> User:
+        try:
+            clean = handle(handle_)
+        except BadInput:
+            raise NotFound(f"no user with handle {handle_!r}") from None
+        rows = await self.backend.read(BY_HANDLE, {"handle": clean})
+        if not rows:
+            raise NotFound(f"no user with handle {clean!r}")
+        return User.from_row(rows[0]["item"])
+
+    async def follow(self, viewer: str, target: str) -> None:
+        if viewer == target:
+            raise BadInput("you cannot follow yourself")
+        rows = await self.backend.write(
+            FOLLOW, {"viewer": viewer, "target": target, "now": now_ms()}
+        )
+        if not rows:
+            raise NotFound(f"no user {target!r}")
+        await self.events.publish(Event(EventType.USER_FOLLOWED, actor=viewer, user=target))
+
+    async def unfollow(self, viewer: str, target: str) -> None:
+        rows = await self.backend.write(UNFOLLOW, {"viewer": viewer, "target": target})
+        if not rows:
+            raise NotFound(f"no user {target!r}")
+        await self.events.publish(Event(EventType.USER_UNFOLLOWED, actor=viewer, user=target))
+
+    async def followers(self, user_id: str, first: int, after_: str | None) -> Page[User]:
+        return await keyset_page(
+            self.backend, FOLLOWERS, {"id": user_id},
+            first=first, after_cursor=after_, build=User.from_row,
+        )  # fmt: skip
+
+    async def following(self, user_id: str, first: int, after_: str | None) -> Page[User]:
+        return await keyset_page(
+            self.backend, FOLLOWING, {"id": user_id},
+            first=first, after_cursor=after_, build=User.from_row,
+        )  # fmt: skip
+
+    async def follower_counts(self, ids: list[str]) -> dict[str, int]:
+        return count_map(await self.backend.read(FOLLOWER_COUNTS, {"ids": ids}), ids)
+
+    async def following_counts(self, ids: list[str]) -> dict[str, int]:
+        return count_map(await self.backend.read(FOLLOWING_COUNTS, {"ids": ids}), ids)
+
+    async def viewer_follows(
+        self, viewer: str | None, label: str, ids: list[str]
+    ) -> dict[str, bool]:
+        """Which of `ids` (of label User, Board or Topic) the viewer follows."""
+        if viewer is None:
+            return dict.fromkeys(ids, False)
+        query = VIEWER_FOLLOWS[label]
+        rows = await self.backend.read(query, {"viewer": viewer, "ids": ids})
+        followed = {row["id"] for row in rows}
+        return {id_: id_ in followed for id_ in ids}

@@ -1,0 +1,201 @@
+"""`pingraph cypher` and `pingraph export`: read-only Cypher from the command line, with
+parameters, the query from a file, and a readable table or GraphML."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import networkx as nx
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from domain.errors import BadInput
+from graph.analyst import sandbox as analyst
+from graph.analyst.notebook import graphml_ready, multidigraph
+from graph.analyst.sandbox import Table
+from server.cli.common import err, fail, run, settings_or_exit
+from server.services import open_stores
+from server.settings import Settings
+
+CELL_CHARS = 60
+
+
+async def run_query(
+    settings: Settings,
+    query: str | None,
+    file: Path | None,
+    params: list[str] | None,
+    *,
+    limit: int,
+    timeout_ms: int,
+) -> Table:
+    """The query from the command line or a file, run read-only against the graph store."""
+    text = query_text(query, file)
+    values = parse_params(params or [])
+    async with open_stores(settings) as stores:
+        return await analyst.explore(
+            stores.graph, text, values, limit=limit, timeout_ms=timeout_ms,
+            analyst=analyst_name(),
+        )  # fmt: skip
+
+
+def analyst_name() -> str:
+    """Who runs CLI queries, for the query log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def query_text(query: str | None, file: Path | None) -> str:
+    if (query is None) == (file is None):
+        raise BadInput("give a query, or -f FILE (- for standard input), not both")
+    if file is None:
+        assert query is not None
+        return query
+    if str(file) == "-":
+        return sys.stdin.read()
+    try:
+        return file.read_text()
+    except OSError as error:
+        raise BadInput(f"cannot read {file}: {error.strerror}") from None
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """`name=value` pairs; a value that parses as JSON is taken as JSON (numbers, lists,
+    true, null), anything else as text: --param handle=demo --param n=5."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise BadInput(f"--param {pair!r}: write it as name=value")
+        try:
+            params[name] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            params[name] = value
+    return params
+
+
+def as_text(table: Table, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(table.as_json(), indent=2, ensure_ascii=False)
+    return table.as_csv()
+
+
+def rich_table(table: Table) -> RichTable:
+    shown = RichTable(*table.columns, show_lines=False)
+    for row in table.rows:
+        shown.add_row(*(_cell(value) for value in row))
+    return shown
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict) and value.get("kind") == "node":
+        text = f"(:{':'.join(value['labels'])} {_props(value['properties'])})"
+    elif isinstance(value, dict) and value.get("kind") == "relationship":
+        text = f"[:{value['type']} {_props(value['properties'])}]"
+    elif isinstance(value, dict) and value.get("kind") == "path":
+        text = f"path of {len(value['relationships'])} relationships"
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = orjson.dumps(value).decode()
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+
+
+def _props(properties: dict[str, Any]) -> str:
+    return orjson.dumps(properties).decode() if properties else ""
+
+
+def write_graphml(table: Table, output: Path | None) -> tuple[int, int]:
+    graph = graphml_ready(multidigraph(table))
+    if output is None:
+        nx.write_graphml(graph, sys.stdout.buffer)
+    else:
+        nx.write_graphml(graph, output)
+    return graph.number_of_nodes(), graph.number_of_edges()
+
+
+QueryArgument = Annotated[
+    str | None, typer.Argument(help="The Cypher query (or use -f).", show_default=False)
+]
+FileOption = Annotated[
+    Path | None,
+    typer.Option("-f", "--file", help="Read the query from a file (- for standard input)."),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="A parameter as name=value (JSON values allowed)."),
+]
+
+
+def cypher(
+    ctx: typer.Context,
+    query: QueryArgument = None,
+    file: FileOption = None,
+    param: ParamOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    limit: Annotated[
+        int, typer.Option(min=1, max=analyst.MAX_LIMIT, help="Rows at most.")
+    ] = analyst.DEFAULT_LIMIT,
+    timeout_ms: Annotated[
+        int, typer.Option(min=1, max=analyst.MAX_TIMEOUT_MS, help="Time limit.")
+    ] = analyst.DEFAULT_TIMEOUT_MS,
+) -> None:
+    """Run a read-only Cypher query against the graph store (as POST /cypher does)."""
+    if output_format not in ("table", "json", "csv"):
+        fail("--format must be table, json or csv")
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        table = await run_query(settings, query, file, param, limit=limit, timeout_ms=timeout_ms)
+        if output_format == "table":
+            Console().print(rich_table(table))
+            more = " (truncated: raise --limit)" if table.truncated else ""
+            err.print(f"{len(table.rows):,} rows in {table.elapsed_ms:.0f} ms{more}",
+                      highlight=False)  # fmt: skip
+        else:
+            sys.stdout.write(as_text(table, output_format))
+            if table.truncated:
+                err.print(f"truncated at {limit:,} rows: raise --limit", highlight=False)
+
+    run(ctx, go())
+
+
+def export(
+    ctx: typer.Context,
+    query: Annotated[str | None, typer.Option("--query", help="The Cypher query.")] = None,
+    file: FileOption = None,
+    param: ParamOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="graphml.")] = "graphml",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=analyst.MAX_LIMIT, help="Rows at most.")
+    ] = analyst.MAX_LIMIT,
+) -> None:
+    """Export the nodes and relationships a read-only query returns, as GraphML (Gephi,
+    Cytoscape, yEd, networkx)."""
+    if output_format != "graphml":
+        fail("--format must be graphml")
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        table = await run_query(
+            settings, query, file, param, limit=limit, timeout_ms=analyst.MAX_TIMEOUT_MS
+        )
+        nodes, edges = write_graphml(table, output)
+        more = f"; truncated at {limit:,} rows" if table.truncated else ""
+        err.print(f"exported {nodes:,} nodes and {edges:,} relationships{more}",
+                  highlight=False)  # fmt: skip
+
+    run(ctx, go())

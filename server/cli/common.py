@@ -1,0 +1,68 @@
+"""What every `pingraph` command shares: settings, consoles, and one way to fail."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import typer
+import uvloop
+from rich.console import Console
+
+from domain.errors import DomainError
+from graph.migrate import MigrationError
+from server.embedded import EmbeddedError
+from server.observability import configure_logging
+from server.settings import Settings, SettingsError, load_settings
+
+err = Console(stderr=True)
+out = Console()
+
+
+@dataclass(frozen=True)
+class Options:
+    """The global options, carried to every command in typer's context (`ctx.obj`)."""
+
+    debug: bool = False
+
+
+def options(ctx: typer.Context) -> Options:
+    found = ctx.find_object(Options)
+    return found if found is not None else Options()
+
+
+def settings_or_exit(*, quiet: bool = True, **overrides: Any) -> Settings:
+    """Load settings or exit with one line; `quiet` commands log only warnings and errors."""
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as error:
+        fail(str(error))
+    level = "warning" if quiet and settings.log_level in ("debug", "info") else settings.log_level
+    configure_logging(json=not settings.is_dev, level=level)
+    return settings
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[bold red]pingraph: error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def run(ctx: typer.Context, coro: Coroutine[Any, Any, None]) -> None:
+    """Run a command's coroutine: a known failure is one clear line and exit status 1, an
+    unexpected one too unless --debug asks for the traceback."""
+    try:
+        asyncio.run(coro, loop_factory=uvloop.new_event_loop)
+    except (typer.Exit, typer.Abort):
+        raise
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except (EmbeddedError, DomainError, SettingsError, MigrationError) as error:
+        if options(ctx).debug:
+            raise
+        fail(str(error))
+    except Exception as error:
+        if options(ctx).debug:
+            raise
+        fail(f"{type(error).__name__}: {error}")

@@ -1,0 +1,89 @@
+"""`pingraph seed`: a deterministic Pinterest-like graph, with progress."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from graph.demo import seed as seed_module
+from graph.demo.seed import Sizes
+from graph.migrate import migrate
+from media import demo as demo_images
+from server.cli.common import err, fail, run, settings_or_exit
+from server.services import Stores, open_stores
+
+
+def seed(
+    ctx: typer.Context,
+    small: Annotated[bool, typer.Option("--small", help="The demo size.")] = False,
+    users: Annotated[int, typer.Option(min=1, help="Users to create.")] = 20_000,
+    pins: Annotated[int, typer.Option(min=1, help="Pins to create.")] = 200_000,
+    saves: Annotated[int, typer.Option(min=1, help="Pin-board saves in all.")] = 1_000_000,
+    random_seed: Annotated[int, typer.Option("--seed", help="Same seed, same graph.")] = 7,
+    batch: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per write.")] = 5_000,
+    images: Annotated[
+        bool, typer.Option(help="Give pins generated pictures (a few per topic).")
+    ] = True,
+) -> None:
+    """Load a deterministic Pinterest-like graph into an empty store."""
+    settings = settings_or_exit()
+    sizes = Sizes.small() if small else Sizes(users=users, pins=pins, saves=saves)
+    if sizes.saves < sizes.pins:
+        fail("--saves must be at least --pins (every pin is saved where it was created)")
+
+    async def go() -> None:
+        async with open_stores(settings) as stores:
+            await migrate(stores.graph)
+            if not await seed_module.is_empty(stores.graph):
+                fail("the graph already has users; seed only loads into an empty graph")
+            with err.status(f"generating {sizes.saves:,} saves..."):
+                graph = seed_module.generate(sizes, random_seed)
+            started = time.perf_counter()
+            await load_with_progress(stores, graph, images=images, batch=batch)
+            elapsed = time.perf_counter() - started
+            err.print(
+                f"loaded {len(graph.users):,} users, {len(graph.boards):,} boards, "
+                f"{len(graph.pins):,} pins, {len(graph.saves):,} saves in {elapsed:.1f}s "
+                f"({len(graph.saves) / elapsed:,.0f} saves/s overall)"
+            )
+
+    run(ctx, go())
+
+
+async def load_with_progress(
+    stores: Stores, graph: seed_module.SeedGraph, *, images: bool, batch: int = 5_000
+) -> None:
+    """Bulk-load a generated graph. It goes to the store directly, not through the
+    repositories, so no events are published: the walk graph and caches of an empty store
+    are built afterwards from what was loaded."""
+    with Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done)
+
+        if images:
+            await demo_images.attach_images(
+                stores.images,
+                graph.pins,
+                progress=lambda done, total: progress("images", done, total),
+            )
+        await seed_module.load(stores.graph, graph, batch=batch, progress=progress)

@@ -1,0 +1,121 @@
+"""`pingraph serve`: uvicorn on the app, whose lifespan opens every service."""
+
+from __future__ import annotations
+
+import socket
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from starlette.applications import Starlette
+
+from domain.errors import NotFound
+from domain.identity import Role
+from graph.demo import seed as seed_module
+from graph.demo.seed import Sizes
+from server.app import create_app
+from server.auth import issue_token
+from server.cli.common import err, fail, run, settings_or_exit
+from server.cli.seed import load_with_progress
+from server.services import Prepare, Stores
+
+DEMO_HANDLE = "demo"
+DEMO_TOKEN_TTL_S = 24 * 3600
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default PINGRAPH_HOST).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default PINGRAPH_PORT).")] = None,
+    demo: Annotated[bool, typer.Option(help="Load demo data when the graph is empty.")] = False,
+) -> None:
+    """Serve the API (GraphQL, walks, Cypher, media) with uvicorn."""
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = settings_or_exit(quiet=False, **overrides)
+    sock = bind_socket(settings.host, settings.port)
+    app = create_app(settings, prepare=load_demo(print_token=settings.is_dev) if demo else None)
+    run(ctx, serve_app(app, sock))
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        fail(f"cannot listen on {host}:{port}: {error.strerror}")
+    sock.set_inheritable(True)
+    return sock
+
+
+class GracefulServer(uvicorn.Server):
+    """A signal ends in a graceful shutdown and exit status 0.
+
+    uvicorn re-raises the signal after shutting down; under asyncio.run that becomes a
+    KeyboardInterrupt or not depending on timing, so the exit status would be random.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
+async def serve_app(app: Starlette, sock: socket.socket) -> None:
+    # The app's lifespan is entered here rather than by uvicorn, so that a service that
+    # cannot start is one clear line (uvicorn would log the traceback and exit quietly).
+    config = uvicorn.Config(
+        app,
+        loop="none",
+        http="httptools",
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+    server = GracefulServer(config)
+    async with app.router.lifespan_context(app):
+        host, port = sock.getsockname()[:2]
+        base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+        err.print(
+            f"pingraph is serving on {base}  (health: {base}/readyz)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        await server.serve(sockets=[sock])
+
+
+def load_demo(*, print_token: bool) -> Prepare:
+    async def prepare(stores: Stores) -> None:
+        if await seed_module.is_empty(stores.graph):
+            err.print("the graph is empty: loading demo data (pingraph seed --small)")
+            graph = seed_module.generate(Sizes.small())
+            await load_with_progress(stores, graph, images=True)
+        if print_token:
+            await print_demo_token(stores)
+
+    return prepare
+
+
+async def print_demo_token(stores: Stores) -> None:
+    """Hand the developer a ready token for the demo user (development mode only)."""
+    try:
+        demo_user = await stores.repos.users.by_handle(DEMO_HANDLE)
+    except NotFound:
+        return
+    secret = stores.settings.jwt_secret.get_secret_value()
+    token = issue_token(secret, demo_user.id, [Role.USER], DEMO_TOKEN_TTL_S)
+    err.print(
+        f"demo token for @{DEMO_HANDLE} (valid 24 h; `pingraph token issue --handle ...` "
+        f"makes others):\n  Authorization: Bearer {token}",
+        highlight=False,
+        soft_wrap=True,
+    )
