@@ -33,6 +33,7 @@ from common import SECRET, free_port, save, start_server
 from PIL import Image, ImageFilter
 
 from domain.identity import Role
+from events.bus import DiscardEvents
 from media.service import ImageService
 from media.store import LocalImageStore
 from server.auth import issue_token
@@ -78,7 +79,7 @@ async def timed_all(
 
 
 async def service_runs(inputs: list[bytes], tmp: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    images = ImageService(LocalImageStore(tmp / "service"))
+    images = ImageService(LocalImageStore(tmp / "service"), DiscardEvents())
     await images.upload(photo(10_000))  # warm-up: imports, first allocations
     half = len(inputs) // 2
     one = await timed_all(images.upload, inputs[:half], parallel=1)

@@ -84,10 +84,15 @@ class BoardVersions:
 class BoardCache:
     def __init__(self, versions: BoardVersions, boards: BoardRepo) -> None:
         self.versions = versions
-        self.cache = versions.cache
         self.boards = boards
-        self.on_event = versions.on_event
         self._flights: dict[str, asyncio.Future[BoardPage]] = {}
+
+    @property
+    def cache(self) -> aioredis.Redis:
+        return self.versions.cache
+
+    def on_event(self, event: str) -> None:
+        self.versions.on_event(event)
 
     async def page(self, board: Board, viewer: str | None) -> BoardPage:
         """The page of a board the caller has found visible to `viewer`."""

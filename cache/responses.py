@@ -64,8 +64,9 @@ class ResponseCache:
 
     async def on_write(self, event: Event) -> None:
         """An inline event effect: a write may change any public answer, except an upload,
-        which changes nothing anyone can read until a pin uses it."""
-        if self.enabled and event.type is not EventType.IMAGE_STORED:
+        which changes nothing anyone can read until a pin uses it. The version moves even
+        where answers are not cached, for the processes that do cache them."""
+        if event.type is not EventType.IMAGE_STORED:
             await self.changed()
 
     async def changed(self) -> None:

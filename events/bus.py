@@ -39,11 +39,13 @@ class EventBus:
         cache: aioredis.Redis,
         *,
         inline: Sequence[Effect] = (),
+        stream: str = STREAM,
         maxlen: int = MAXLEN,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.cache = cache
         self.inline = tuple(inline)
+        self.stream = stream
         self.maxlen = maxlen
         self.on_event = on_event or (lambda outcome: None)
         self._lost = False
@@ -54,18 +56,20 @@ class EventBus:
             try:
                 await effect(event)
             except Exception:  # a bug in an effect must not turn a committed write into an error
-                log.exception("inline event effect failed", event=event.type, effect=repr(effect))
+                log.exception(
+                    "inline event effect failed", event_type=event.type, effect=repr(effect)
+                )
                 self.on_event("effect_error")
         try:
             async with self.cache.pipeline(transaction=True) as pipe:
                 if self._lost:
-                    pipe.xadd(STREAM, Event(EventType.EVENTS_LOST).fields(),  # type: ignore[arg-type]
+                    pipe.xadd(self.stream, Event(EventType.EVENTS_LOST).fields(),  # type: ignore[arg-type]
                               maxlen=self.maxlen, approximate=True)  # fmt: skip
-                pipe.xadd(STREAM, event.fields(), maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+                pipe.xadd(self.stream, event.fields(), maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
                 await pipe.execute()
         except REDIS_ERRORS as error:
             if not self._lost:
-                log.warning("domain event lost: Redis does not answer", event=event.type,
+                log.warning("domain event lost: Redis does not answer", event_type=event.type,
                             error=str(error))  # fmt: skip
             self._lost = True
             self.on_event("lost")

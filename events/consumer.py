@@ -48,6 +48,7 @@ class ConsumerRunner:
         consumer: Consumer,
         *,
         name: str | None = None,
+        stream: str = STREAM,
         batch: int = 100,
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
@@ -56,6 +57,7 @@ class ConsumerRunner:
         self.cache = cache
         self.consumer = consumer
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.stream = stream
         self.batch = batch
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms
@@ -87,7 +89,7 @@ class ConsumerRunner:
         entries = await self._reclaim()
         if not entries:
             answer: Any = await self.cache.xreadgroup(
-                self.group, self.name, {STREAM: ">"}, count=self.batch, block=block_ms or None
+                self.group, self.name, {self.stream: ">"}, count=self.batch, block=block_ms or None
             )
             entries = [entry for _, items in answer or [] for entry in items]
         for entry_id, fields in entries:
@@ -98,7 +100,9 @@ class ConsumerRunner:
         """Read entries without handling or acknowledging them, as a consumer that crashes
         right after reading would (for tests of reclaiming)."""
         await self._ensure_group()
-        answer: Any = await self.cache.xreadgroup(self.group, self.name, {STREAM: ">"}, count=count)
+        answer: Any = await self.cache.xreadgroup(
+            self.group, self.name, {self.stream: ">"}, count=count
+        )
         return [entry_id.decode() for _, items in answer or [] for entry_id, _ in items]
 
     async def _ensure_group(self) -> None:
@@ -106,7 +110,7 @@ class ConsumerRunner:
             return
         try:
             # "$": a new group starts with the events published from now on.
-            await self.cache.xgroup_create(STREAM, self.group, id="$", mkstream=True)
+            await self.cache.xgroup_create(self.stream, self.group, id="$", mkstream=True)
         except aioredis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -114,12 +118,12 @@ class ConsumerRunner:
 
     async def _reclaim(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
         answer: Any = await self.cache.xautoclaim(
-            STREAM, self.group, self.name, min_idle_time=self.claim_idle_ms,
+            self.stream, self.group, self.name, min_idle_time=self.claim_idle_ms,
             start_id="0-0", count=self.batch,
         )  # fmt: skip
         claimed = [(entry_id, fields) for entry_id, fields in answer[1] if fields]
         for entry_id in answer[2] if len(answer) > 2 else []:  # trimmed away while pending
-            await self.cache.xack(STREAM, self.group, entry_id)
+            await self.cache.xack(self.stream, self.group, entry_id)
         if claimed:
             self.on_event(self.group, "reclaimed")
         return claimed
@@ -129,11 +133,11 @@ class ConsumerRunner:
             event = Event.from_fields(fields)
         except (KeyError, ValueError, UnicodeDecodeError):
             log.error("unreadable event skipped", group=self.group, entry=entry_id)
-            await self.cache.xack(STREAM, self.group, entry_id)
+            await self.cache.xack(self.stream, self.group, entry_id)
             return
         done = f"pg:events:done:{self.group}:{event.id}"
         if await self.cache.exists(done):
-            await self.cache.xack(STREAM, self.group, entry_id)
+            await self.cache.xack(self.stream, self.group, entry_id)
             return
         outcome = "handled"
         for attempt in range(1, HANDLER_TRIES + 1):
@@ -143,7 +147,7 @@ class ConsumerRunner:
             except (asyncio.CancelledError, *REDIS_ERRORS):
                 raise  # not acknowledged: handled again once Redis answers
             except Exception:
-                log.exception("event handler failed", group=self.group, event=event.type,
+                log.exception("event handler failed", group=self.group, event_type=event.type,
                               event_id=event.id, attempt=attempt)  # fmt: skip
                 if attempt == HANDLER_TRIES:
                     outcome = "failed"  # given up on: a bug or bad data, not a Redis outage
@@ -151,6 +155,6 @@ class ConsumerRunner:
                     await asyncio.sleep(0.1 * attempt)
         async with self.cache.pipeline(transaction=True) as pipe:
             pipe.set(done, b"1", ex=DONE_TTL_S)
-            pipe.xack(STREAM, self.group, entry_id)
+            pipe.xack(self.stream, self.group, entry_id)
             await pipe.execute()
         self.on_event(self.group, outcome)

@@ -22,7 +22,7 @@ MAX_BODY_BYTES = 1_000_000
 MAX_UPLOAD_BODY_BYTES = 25_000_000
 # Content types a browser may send cross-site without a CORS preflight.
 SIMPLE_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
-PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
+PREFLIGHT_HEADERS = ("authorization", "x-apollo-operation-name", "apollo-require-preflight")
 
 
 class BodyTooLarge(Exception):
@@ -55,19 +55,26 @@ def body_cap(scope: Scope) -> int:
 
 
 async def admit(
-    request: Request, scope: str, content_types: tuple[str, ...] | None = None
+    request: Request,
+    scope: str,
+    content_types: tuple[str, ...] | None = None,
+    *,
+    signed_in_only: bool = False,
 ) -> Viewer | None:
     """The caller (None when anonymous), once the token and the rate limit allow them.
 
     With `content_types`, a POST must declare one of them (which no plain HTML form can);
-    otherwise form-like posts need a preflight header (`refuse_cross_site_forms`).
+    otherwise form-like posts need a header only scripts can set (`refuse_cross_site_forms`).
+    An endpoint that is `signed_in_only` answers a request without a token with 401 first.
     """
+    settings: Settings = request.app.state.settings
+    viewer = viewer_from(request, settings.jwt_secret.get_secret_value())
+    if signed_in_only and viewer is None:
+        raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
     if content_types is None:
         refuse_cross_site_forms(request)
     elif request.method == "POST" and _content_type(request) not in content_types:
         raise BadInput(f"send the body with Content-Type: {' or '.join(content_types)}")
-    settings: Settings = request.app.state.settings
-    viewer = viewer_from(request, settings.jwt_secret.get_secret_value())
     address = request.client.host if request.client else "unknown"
     limits: RateLimits = request.app.state.rate_limits
     await limits.check(viewer, address, scope)
@@ -75,8 +82,10 @@ async def admit(
 
 
 def refuse_cross_site_forms(request: Request) -> None:
-    """CSRF: a request a plain HTML form could send must carry a header only scripts can set
-    (which forces a CORS preflight), as Apollo and strawberry recommend for uploads."""
+    """CSRF: a request a plain HTML form could send must carry a header only scripts can set,
+    which forces a CORS preflight. `Authorization` is one: pingraph uses no cookies, so a
+    request that carries a bearer token was sent by a script that holds the token. Without a
+    token, Apollo's preflight headers do (as Apollo and strawberry recommend for uploads)."""
     if request.method != "POST":
         return
     content_type = _content_type(request)
@@ -115,7 +124,9 @@ class Guarded:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = capped_request(scope, receive)
         try:
-            viewer = await admit(request, self.scope, self.content_types)
+            viewer = await admit(
+                request, self.scope, self.content_types, signed_in_only=self.roles is not None
+            )
             if self.roles is not None:
                 if viewer is None:
                     raise Unauthenticated("sign in first: send Authorization: Bearer <token>")

@@ -104,10 +104,11 @@ class LiveWalks:
         if self.resync_since is not None:
             await self.resync()
             return 0
+        start = self.engine.graph
         graph, merged = await self.catch_up(
-            self.engine.graph, block_ms=self.poll_ms if block_ms is None else block_ms
+            start, block_ms=self.poll_ms if block_ms is None else block_ms
         )
-        if graph is not self.engine.graph:
+        if graph is not start and self.engine.graph is start:  # unless swapped meanwhile
             self.engine.swap(graph)
         if self.compaction_due():
             await self.compact()

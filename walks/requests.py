@@ -1,4 +1,4 @@
-"""The walk endpoints' request bodies: validated, with the limits of DESIGN.md §6."""
+"""The walk endpoints' request bodies: validated, with the limits docs/walks.md lists."""
 
 from __future__ import annotations
 

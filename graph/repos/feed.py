@@ -1,9 +1,11 @@
-"""The home feed, first version: what the people, boards and topics a user follows bring.
+"""What the home feed reads from the graph: the fresh pins of what a user follows, and the
+signals (saves, engagements, followed topics) its walk query is built from.
 
-A pin enters the feed when it is saved to a board the viewer follows, saved by a user the
-viewer follows (to a public board), or tagged with a topic the viewer follows. Its feed time
-is the newest of those events (save time, or creation time for topic pins). Pins the viewer
-saved or hid are left out. The walks issue replaces this ranking with a personalised one.
+A pin is fresh for a viewer when it is saved to a board the viewer follows, saved by a user
+the viewer follows (to a public board), or tagged with a topic the viewer follows; its feed
+time is the newest of those events (save time, or creation time for topic pins). Pins the
+viewer saved or hid are left out. `resolvers/walked.py` interleaves these with walk-ranked
+pins (two walked for every fresh one).
 """
 
 from __future__ import annotations

@@ -76,6 +76,14 @@ WITH p, collect(b.id) AS boards
 DETACH DELETE p
 RETURN boards
 """
+# An operator's takedown (abuse, copyright): whoever created the pin.
+TAKE_DOWN = """
+MATCH (p:Pin {id: $id})
+OPTIONAL MATCH (p)-[:SAVED_TO]->(b:Board)
+WITH p, collect(b.id) AS boards
+DETACH DELETE p
+RETURN boards
+"""
 CREATOR_OF = """
 MATCH (p:Pin {id: $id})
 OPTIONAL MATCH (c:User)-[:CREATED]->(p)
@@ -276,6 +284,15 @@ class PinRepo:
         await self.events.publish(
             Event(EventType.PIN_DELETED, actor=viewer, pin=pin_id, boards=boards)
         )
+
+    async def take_down(self, pin_id: str) -> None:
+        """Remove a pin whoever created it (`pingraph pins take-down`); the event names no
+        actor."""
+        rows = await self.backend.write(TAKE_DOWN, {"id": pin_id})
+        if not rows:
+            raise NotFound(f"no pin {pin_id!r}")
+        boards = tuple(rows[0]["boards"])
+        await self.events.publish(Event(EventType.PIN_DELETED, pin=pin_id, boards=boards))
 
     async def _refuse_pin(self, viewer: str, pin_id: str) -> None:
         """Explain why a write on a pin matched nothing; hidden pins stay unknown."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from server.cli import admin, analyst, media, seed, serve, walks
+from server.cli import admin, analyst, media, moderation, seed, serve, walks
 from server.cli.common import Options
 
 cli = typer.Typer(
@@ -31,6 +31,7 @@ cli.add_typer(admin.user_cli, name="user")
 cli.add_typer(admin.token_cli, name="token")
 cli.add_typer(walks.walks_cli, name="walks")
 cli.add_typer(media.media_cli, name="media")
+cli.add_typer(moderation.pins_cli, name="pins")
 
 
 def main() -> None:

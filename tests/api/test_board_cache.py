@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from cache.boards import EPOCH, BoardCache
+from cache.boards import EPOCH, BoardCache, BoardVersions
 from graph.model import Privacy
 from graph.repos import Repositories
-from server.app import create_app
 from server.services import Services
 from server.settings import Settings
+from tests.utils.apps import client_of, running
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
 
@@ -34,9 +33,8 @@ async def test_a_write_is_visible_to_the_next_reader_on_another_connection(
     owner_token = api.token(owner)
     before = (await api.data(PAGE, {"id": board.id}))["board"]["pins"]  # warms the cache
     assert [e["node"]["id"] for e in before["edges"]] == [first.id]
-    # The writer uses a connection of its own (a second app over the same services).
-    transport = httpx.ASGITransport(app=create_app(settings, services=services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://writer") as http:
+    # The writer is another server process (a second app over the same stores).
+    async with running(settings) as other_app, client_of(other_app) as http:
         writer = Api(http, settings)
         save = "mutation($p: ID!, $b: ID!) { savePin(pinId: $p, boardId: $b) { id } }"
         await writer.data(save, {"p": other.id, "b": board.id}, token=owner_token)
@@ -57,7 +55,7 @@ async def test_a_stampede_rebuilds_once(services: Services, repos: Repositories)
     board = await make_board(repos, owner)
     await make_pin(repos, owner, board)
     events: list[str] = []
-    cache = BoardCache(services.cache, repos.boards, on_event=events.append)
+    cache = BoardCache(BoardVersions(services.cache, on_event=events.append), repos.boards)
     pages = await asyncio.gather(*(cache.page(board, None) for _ in range(20)))
     assert events.count("rebuild") == 1
     assert all(page.pin_count == 1 for page in pages)
@@ -83,12 +81,13 @@ async def test_without_redis_pages_come_from_the_graph(
     pin = await make_pin(repos, owner, board)
     dead = aioredis.Redis(port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     events: list[str] = []
-    cache = BoardCache(dead, repos.boards, on_event=events.append)
+    versions = BoardVersions(dead, on_event=events.append)
+    cache = BoardCache(versions, repos.boards)
     page = await cache.page(board, None)
     assert [p.id for p in page.pins] == [pin.id]
     assert events == ["error"]
-    await cache.touched(board.id)  # lost: remembered
-    cache.cache = services.cache  # Redis is back
+    await versions.touched(board.id)  # lost: remembered
+    versions.cache = services.cache  # Redis is back
     epoch = int(await services.cache.get(EPOCH) or 0)
     await cache.page(board, None)
     assert int(await services.cache.get(EPOCH) or 0) == epoch + 1  # older entries unreachable

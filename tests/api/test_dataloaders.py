@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
-import httpx
 import pytest
 
+from graph.backends.connect import open_backend
 from graph.repos import Repositories
-from server.app import create_app
-from server.services import Services
 from server.settings import Settings
+from tests.utils.apps import client_of, running
 from tests.utils.backends import CountingBackend
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
@@ -36,13 +35,18 @@ query($id: ID!, $first: Int!) {
 
 @pytest.fixture
 async def counted(
-    settings: Settings, services: Services
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Api, CountingBackend]]:
-    counter = CountingBackend(services.graph)
-    own = dataclasses.replace(services, graph=counter)  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=create_app(settings, services=own))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield Api(http, settings), counter
+    """An app whose graph backend counts the statements it runs."""
+    opened: list[CountingBackend] = []
+
+    async def counting(url: str, **options: Any) -> CountingBackend:
+        opened.append(CountingBackend(await open_backend(url, **options)))
+        return opened[-1]
+
+    monkeypatch.setattr("server.services.open_backend", counting)
+    async with running(settings) as app, client_of(app) as http:
+        yield Api(http, settings), opened[0]
 
 
 async def test_board_page_queries_do_not_grow_with_page_size(

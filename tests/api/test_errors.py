@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 
 from domain.errors import Conflict
 from graph.backends.connect import open_backend
 from graph.repos import Repositories
-from server.app import create_app
 from server.embedded import EmbeddedServices
-from server.services import Services
 from server.settings import Settings
+from tests.utils.apps import client_of, running
 from tests.utils.backends import FailingBackend
 from tests.utils.factories import make_board, make_user
 from tests.utils.graphql import Api, code
@@ -28,21 +25,27 @@ BOARD = "query($id: ID!) { board(id: $id) { id name } }"
 
 
 @asynccontextmanager
-async def api_over(settings: Settings, services: Services) -> AsyncIterator[Api]:
-    app = create_app(settings, services=services)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+async def api_over(settings: Settings) -> AsyncIterator[Api]:
+    async with running(settings) as app, client_of(app) as http:
         yield Api(http, settings)
 
 
 @pytest.fixture
-async def failing(settings: Settings, services: Services) -> AsyncIterator[Any]:
+async def failing(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    """Start an app whose graph backend then raises `error` for every statement."""
     async with AsyncExitStack() as stack:
 
         async def make(error: Exception) -> Api:
-            failing = FailingBackend(services.graph, error)
-            broken = dataclasses.replace(services, graph=failing)  # type: ignore[arg-type]
-            return await stack.enter_async_context(api_over(settings, broken))
+            opened: list[FailingBackend] = []
+
+            async def breakable(url: str, **options: Any) -> FailingBackend:
+                opened.append(FailingBackend(await open_backend(url, **options)))
+                return opened[-1]
+
+            monkeypatch.setattr("server.services.open_backend", breakable)
+            api = await stack.enter_async_context(api_over(settings))
+            opened[0].error = error
+            return api
 
         yield make
 
@@ -107,22 +110,18 @@ async def test_internal_errors_are_masked(failing: Any) -> None:
     assert response.headers["X-Request-ID"]
 
 
-async def test_graph_store_down_is_unavailable(
-    tmp_path: Path, settings: Settings, services: Services
-) -> None:
+async def test_graph_store_down_is_unavailable(tmp_path: Path, settings: Settings) -> None:
     with EmbeddedServices(tmp_path / "doomed", fsync="everysec") as embedded:
         assert embedded.endpoints is not None
-        graph = await open_backend(embedded.endpoints.graph_url)
-        try:
-            own = dataclasses.replace(services, graph=graph)
-            async with api_over(settings, own) as api:
-                assert (await api.data(BOARD, {"id": "nothing"})) == {"board": None}
-                embedded.stop()
-                error = await api.error(BOARD, {"id": "nothing"})
-                assert code(error) == "UNAVAILABLE"
-                assert "graph store" in error["message"]
-                ready = await api.http.get("/readyz")
-                assert ready.status_code == 503
-                assert ready.json()["failing"] == ["graph"]
-        finally:
-            await graph.close()
+        own = settings.model_copy(
+            update={"graph_url": embedded.endpoints.graph_url, "data_dir": tmp_path / "own"}
+        )
+        async with api_over(own) as api:
+            assert (await api.data(BOARD, {"id": "nothing"})) == {"board": None}
+            embedded.stop()
+            error = await api.error(BOARD, {"id": "nothing"})
+            assert code(error) == "UNAVAILABLE"
+            assert "graph store" in error["message"]
+            ready = await api.http.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["failing"] == ["graph"]

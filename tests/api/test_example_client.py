@@ -30,8 +30,12 @@ async def test_example_client_demo(
     viewer, friend = await make_user(repos), await make_user(repos)
     pin = await make_pin(repos, friend, await make_board(repos, friend))
     await repos.users.follow(viewer.id, friend.id)
-    pingraph = example.PingraphClient("http://testserver", api.token(viewer), http=client)
-    assert await example.demo(pingraph) == [pin.id]
+    token = api.token(viewer)
+    pingraph = example.PingraphClient("http://testserver", token, http=client)
+    feed = await api.data(example.HOME_FEED, token=token)
+    shown = [edge["node"]["id"] for edge in feed["homeFeed"]["edges"]]
+    assert pin.id in shown  # what the viewer follows, between the walked pins
+    assert await example.demo(pingraph) == shown[:1]
     anonymous = example.PingraphClient("http://testserver", http=client)
     with pytest.raises(example.PingraphError, match="UNAUTHENTICATED"):
         await anonymous.execute(example.HOME_FEED)

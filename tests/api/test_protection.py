@@ -5,25 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
 from graph.repos import Repositories
 from schema.build import MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_TOKENS
-from server.app import create_app
 from server.guard import MAX_BODY_BYTES
-from server.services import Services
 from server.settings import Env, Settings
+from tests.utils.apps import client_of, running
 from tests.utils.factories import make_board, make_user
 from tests.utils.graphql import Api, code
 
 
 @pytest.fixture
-async def prod_api(settings: Settings, services: Services) -> AsyncIterator[Api]:
+async def prod_api(settings: Settings) -> AsyncIterator[Api]:
     prod = settings.model_copy(update={"env": Env.PROD, "jwt_secret": SecretStr("p" * 40)})
-    transport = httpx.ASGITransport(app=create_app(prod, services=services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with running(prod) as app, client_of(app) as http:
         yield Api(http, prod)
 
 
@@ -97,7 +94,9 @@ async def test_batches_are_capped(api: Api) -> None:
     assert "Too many operations" in body["errors"][0]["message"]
 
 
-async def test_form_posts_need_a_preflight_header(api: Api, repos: Repositories) -> None:
+async def test_form_posts_need_a_header_only_scripts_can_set(
+    api: Api, repos: Repositories
+) -> None:
     user = await make_user(repos)
     board = await make_board(repos, user)
     operations = {
@@ -106,34 +105,31 @@ async def test_form_posts_need_a_preflight_header(api: Api, repos: Repositories)
     }
     form = {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.i.image"]})}
     files = {"0": ("a.png", b"not really a png", "image/png")}
-    auth = {"Authorization": f"Bearer {api.token(user)}"}
-    forged = await api.http.post("/graphql", data=form, files=files, headers=auth)
+    # What a cross-site HTML form can send: no token (pingraph uses no cookies), no headers.
+    forged = await api.http.post("/graphql", data=form, files=files)
     assert forged.status_code == 400
     assert "cross-site request forgery" in forged.json()["errors"][0]["message"]
     plain = await api.http.post(
-        "/graphql", content=b'{"query": "{ me { id } }"}',
-        headers={**auth, "Content-Type": "text/plain"},
-    )  # fmt: skip
-    assert plain.status_code == 400
-    # With the header, the multipart request reaches the schema (images arrive with media/).
-    allowed = await api.http.post(
-        "/graphql", data=form, files=files, headers={**auth, "Apollo-Require-Preflight": "true"}
+        "/graphql", content=b'{"query": "{ me { id } }"}', headers={"Content-Type": "text/plain"}
     )
-    assert allowed.status_code == 200
-    assert allowed.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert plain.status_code == 400
+    # A bearer token, or Apollo's preflight header, forces a CORS preflight: the multipart
+    # request reaches the schema (which refuses this file: images arrive with media/).
+    auth = {"Authorization": f"Bearer {api.token(user)}"}
+    for headers in (auth, {**auth, "Apollo-Require-Preflight": "true"}):
+        allowed = await api.http.post("/graphql", data=form, files=files, headers=headers)
+        assert allowed.status_code == 200
+        assert allowed.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert (await repos.boards.pins(board.id, user.id, 5, None)).items == []
 
 
 async def test_rate_limits_per_user_and_per_address(
-    settings: Settings, services: Services, repos: Repositories
+    settings: Settings, repos: Repositories
 ) -> None:
     strict = settings.model_copy(
         update={"rate_limit_user": "3/minute", "rate_limit_anonymous": "2/minute"}
     )
-    transport = httpx.ASGITransport(
-        app=create_app(strict, services=services), client=("10.9.8.7", 1)
-    )
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with running(strict) as app, client_of(app, client=("10.9.8.7", 1)) as http:
         api = Api(http, strict)
         for _ in range(2):
             assert (await api.post("{ me { id } }")).status_code == 200

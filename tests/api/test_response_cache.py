@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from graph.repos import Repositories
-from server.app import create_app
-from server.services import Services
 from server.settings import Settings
+from tests.utils.apps import client_of, running
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
 
@@ -19,11 +17,9 @@ PAGE = "query($id: ID!) { board(id: $id) { pins(first: 5) { edges { node { id } 
 
 
 @pytest.fixture
-async def cached_api(settings: Settings, services: Services) -> AsyncIterator[Api]:
+async def cached_api(settings: Settings) -> AsyncIterator[Api]:
     on = settings.model_copy(update={"response_cache_ttl_s": 30})
-    own = dataclasses.replace(services, settings=on)
-    transport = httpx.ASGITransport(app=create_app(on, services=own))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with running(on) as app, client_of(app) as http:
         yield Api(http, on)
 
 
@@ -67,3 +63,19 @@ async def test_signed_in_and_failing_requests_are_not_cached(
     for _ in range(2):
         failing = await cached_api.post("{ nope }")
         assert "x-cache" not in failing.headers
+
+
+async def test_a_write_through_another_door_is_seen_at_once(
+    cached_api: Api, repos: Repositories
+) -> None:
+    """A write that does not come through GraphQL (here the repositories, as the CLI and
+    REST doors use them) moves the answer-cache version through its domain event."""
+    owner = await make_user(repos)
+    board = await make_board(repos, owner)
+    first = await make_pin(repos, owner, board)
+    await cached_api.post(PAGE, {"id": board.id})
+    assert (await cached_api.post(PAGE, {"id": board.id})).headers["x-cache"] == "hit"
+    await repos.pins.delete(owner.id, first.id)
+    after = await cached_api.post(PAGE, {"id": board.id})
+    assert "x-cache" not in after.headers
+    assert ids(after) == []

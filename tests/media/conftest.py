@@ -12,6 +12,7 @@ import pytest
 from media.open import open_image_store
 from media.service import ImageService
 from media.store import ImageStore
+from tests.utils.events import RecordedEvents
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -27,4 +28,4 @@ async def store(
 
 @pytest.fixture
 def images(store: ImageStore) -> ImageService:
-    return ImageService(store, max_bytes=2_000_000, max_pixels=30_000_000)
+    return ImageService(store, RecordedEvents(), max_bytes=2_000_000, max_pixels=30_000_000)

@@ -9,14 +9,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
-from server.app import create_app
 from server.embedded import wheel_binaries
-from server.services import Services, open_services
+from server.services import Services
 from server.settings import Settings
+from tests.utils.apps import client_of, running, services_of
 from tests.utils.factories import make_board, make_user
 from tests.utils.graphql import Api
 
@@ -78,31 +77,32 @@ async def test_requests_survive_a_cache_outage(
     write = (
         'mutation($b: ID!) { createPin(input: {title: "during the outage", boardId: $b}) { id } }'
     )
-    async with open_services(own) as opened:
-        transport = httpx.ASGITransport(app=create_app(own, services=opened))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            api = Api(http, own)
-            token = api.token(user)
-            cache_server.stop()
-            for _ in range(5):  # over the limit of 3: the limits are off, not failing
-                assert (await api.data(read, {"id": board.id}, token=token))["board"]
-            created = await api.data(write, {"b": board.id}, token=token)
-            assert created["createPin"]["id"]
-            ready = await http.get("/readyz")
-            assert ready.status_code == 200
-            assert ready.json()["degraded"] == ["cache"]
+    async with running(own) as app, client_of(app) as http:
+        opened = services_of(app)
+        api = Api(http, own)
+        token = api.token(user)
+        cache_server.stop()
+        for _ in range(5):  # over the limit of 3: the limits are off, not failing
+            assert (await api.data(read, {"id": board.id}, token=token))["board"]
+        created = await api.data(write, {"b": board.id}, token=token)
+        assert created["createPin"]["id"]
+        metrics = (await http.get("/metrics")).text
+        assert 'pingraph_events_total{consumer="stream",outcome="lost"} 1.0' in metrics
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["degraded"] == ["cache"]
 
-            during = await api.data(read, {"id": board.id}, token=token)
-            assert during["board"]["pins"]["totalCount"] == 1  # from the graph store
-            anonymous = await api.post(read, {"id": board.id})  # the answer cache is away too
-            assert anonymous.json()["data"]["board"]["pins"]["totalCount"] == 1
+        during = await api.data(read, {"id": board.id}, token=token)
+        assert during["board"]["pins"]["totalCount"] == 1  # from the graph store
+        anonymous = await api.post(read, {"id": board.id})  # the answer cache is away too
+        assert anonymous.json()["data"]["board"]["pins"]["totalCount"] == 1
 
-            cache_server.start()  # back, empty: limits count again from zero
-            statuses = [(await api.post(read, {"id": board.id}, token=token)).status_code
-                        for _ in range(4)]  # fmt: skip
-            assert statuses == [200, 200, 200, 429]
-            after = await opened.board_cache.page(await repos.boards.get(board.id, None), None)
-            assert after.pin_count == 1
-            assert (await http.get("/readyz")).json()["degraded"] == []
+        cache_server.start()  # back, empty: limits count again from zero
+        statuses = [(await api.post(read, {"id": board.id}, token=token)).status_code
+                    for _ in range(4)]  # fmt: skip
+        assert statuses == [200, 200, 200, 429]
+        after = await opened.board_cache.page(await repos.boards.get(board.id, None), None)
+        assert after.pin_count == 1
+        assert (await http.get("/readyz")).json()["degraded"] == []
     pins = await repos.boards.pins(board.id, user.id, 5, None)
     assert [pin.title for pin in pins.items] == ["during the outage"]

@@ -19,6 +19,7 @@ from media.service import ImageService
 from media.store import LocalImageStore
 from server.settings import DEV_JWT_SECRET
 from tests.utils import images
+from tests.utils.events import RecordedEvents
 
 PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
 
@@ -147,7 +148,7 @@ def check_analyst_commands(data_dir: Path) -> None:
 
 async def store_orphan(media_dir: Path) -> str:
     """An upload whose pin never came."""
-    service = ImageService(LocalImageStore(media_dir))
+    service = ImageService(LocalImageStore(media_dir), RecordedEvents())
     return (await service.upload(images.jpeg(color=(1, 99, 1)))).info.key
 
 

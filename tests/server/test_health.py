@@ -1,8 +1,7 @@
 import httpx
 
-from server.app import create_app
-from server.services import open_services
 from server.settings import Settings
+from tests.utils.apps import client_of, running
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -22,11 +21,8 @@ async def test_readyz_checks_every_part(client: httpx.AsyncClient) -> None:
 async def test_readyz_reports_a_missing_cache_as_degraded(settings: Settings) -> None:
     # The cache on a port where nothing listens: still ready, degraded on "cache" alone.
     broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
-    async with open_services(broken) as services:
-        app = create_app(broken, services=services)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            response = await http.get("/readyz")
+    async with running(broken) as app, client_of(app) as http:
+        response = await http.get("/readyz")
     assert response.status_code == 200
     body = response.json()
     assert body["degraded"] == ["cache"]

@@ -18,6 +18,9 @@ class ProxyBackend:
     def dialect(self) -> Any:
         return self.real.dialect
 
+    def __getattr__(self, name: str) -> Any:  # ping, close, explore: as the real one
+        return getattr(self.real, name)
+
     def before(self) -> None:
         pass
 
@@ -44,10 +47,11 @@ class CountingBackend(ProxyBackend):
 
 @dataclasses.dataclass
 class FailingBackend(ProxyBackend):
-    """Every statement raises `error`: for failures nothing outside can cause (a bug, a
-    constraint race)."""
+    """Once `error` is set, every statement raises it: for failures nothing outside can
+    cause (a bug, a constraint race)."""
 
-    error: Exception = dataclasses.field(default_factory=RuntimeError)
+    error: Exception | None = None
 
     def before(self) -> None:
-        raise self.error
+        if self.error is not None:
+            raise self.error
