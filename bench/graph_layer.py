@@ -22,6 +22,7 @@ from typing import Any
 import common
 import numpy as np
 
+from events.bus import DiscardEvents
 from graph.backends.connect import open_backend
 from graph.demo import seed
 from graph.migrate import migrate
@@ -65,7 +66,7 @@ async def bench(url: str, sizes: seed.Sizes, reads: int) -> dict[str, Any]:
     await seed.load(backend, graph, progress=progress)
     loaded = time.perf_counter() - started
 
-    repos = Repositories.over(backend)
+    repos = Repositories.over(backend, DiscardEvents())  # reads only
     rng = np.random.default_rng(1)
     save_counts: dict[str, int] = {}
     for save in graph.saves:

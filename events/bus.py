@@ -79,8 +79,8 @@ class EventBus:
 
 
 class DiscardEvents:
-    """For bulk loads into an empty graph (`pingraph seed`), whose derived state is built
-    afterwards from the graph itself."""
+    """For benchmarks that time one layer alone (`bench/graph_layer.py`,
+    `bench/media_upload.py`): no stream, no consumers."""
 
     async def publish(self, event: Event) -> None:
         return None

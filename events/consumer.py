@@ -82,6 +82,18 @@ class ConsumerRunner:
                     raise
                 self._group_ready = False  # the stream was lost (Redis restarted empty)
 
+    async def leave(self) -> None:
+        """On a clean shutdown: drop this consumer's name from the group unless it still has
+        entries pending (those are reclaimed by another process later)."""
+        try:
+            pending: Any = await self.cache.xpending_range(
+                self.stream, self.group, min="-", max="+", count=1, consumername=self.name
+            )
+            if not pending:
+                await self.cache.xgroup_delconsumer(self.stream, self.group, self.name)
+        except (*REDIS_ERRORS, aioredis.ResponseError):
+            pass  # the group or Redis is gone: nothing to tidy
+
     async def step(self, block_ms: int | None = None) -> int:
         """Handle one batch: reclaimed entries of crashed consumers first, then new ones.
         Returns how many entries were handled."""

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ulid import ULID
+from domain.ids import new_id
 
 
 class EventType(StrEnum):
@@ -47,7 +47,7 @@ class Event:
     topic: str = ""  # a topic name
     image: str = ""  # an image key
     boards: tuple[str, ...] = ()  # every board a deleted pin left, secret ones included
-    id: str = field(default_factory=lambda: str(ULID()))
+    id: str = field(default_factory=new_id)
     at: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
 
     def touched_boards(self) -> tuple[str, ...]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-from ulid import ULID
 
 from domain.errors import BadInput
 
@@ -26,11 +24,6 @@ MAX_PAGE = 100
 class Privacy(StrEnum):
     PUBLIC = "PUBLIC"
     SECRET = "SECRET"  # noqa: S105 - a privacy level, not a password
-
-
-def new_id() -> str:
-    """Opaque, URL-safe, time-sortable (a ULID)."""
-    return str(ULID())
 
 
 def now_ms() -> int:
@@ -129,13 +122,9 @@ class Page[T]:
     items: list[T]
     cursors: list[str]
     has_next: bool
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def end_cursor(self) -> str | None:
-        if "endCursor" in self.extra:
-            end: str | None = self.extra["endCursor"]
-            return end
         return self.cursors[-1] if self.cursors else None
 
 

@@ -80,7 +80,7 @@ def _window() -> int:
 
 
 async def _rank(ctx: Context, engine: WalkEngine, viewer: str, window: int) -> list[str]:
-    signals = await ctx.repos.feed.signals(viewer)
+    signals = await ctx.repos.feed.signals(viewer, public_only=False)
     base = Query(pins={}, steps=FEED_STEPS, top_k=FEED_CANDIDATES,
                  seed=_seed("feed", viewer, str(window)))  # fmt: skip
     walked = await engine.run(feed_query(signals, engine.graph, base))

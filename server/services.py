@@ -202,6 +202,8 @@ async def open_services(
         fields = {field.name: getattr(stores, field.name) for field in dataclasses.fields(Stores)}
         services = Services(**fields, walks=engine, live_walks=live, consumers=consumers)
         watch(services)
+        for runner in consumers:
+            stack.push_async_callback(runner.leave)  # after its task has stopped
         for work in (live.run(), *(runner.run() for runner in consumers)):
             await stack.enter_async_context(background(work))
         yield services

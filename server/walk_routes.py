@@ -54,7 +54,7 @@ async def feed(request: Request, viewer: Viewer | None) -> Response:
         await services.repos.users.get(wanted.user_id)
     except NotFound:
         raise BadInput(f"no user {wanted.user_id!r}") from None
-    signals = await services.repos.feed.signals(wanted.user_id)
+    signals = await services.repos.feed.signals(wanted.user_id, public_only=True)
     query = feed_query(signals, engine.graph, wanted.query({}))
     return JSONResponse(answer(await engine.run(query)))
 
@@ -100,8 +100,8 @@ async def graph_info(request: Request, viewer: Viewer | None) -> Response:
     graph = engine_of(request).graph
     return JSONResponse(
         {
-            "pins": graph.pins,
-            "boards": graph.boards,
+            "pins": graph.linked_pins,
+            "boards": graph.linked_boards,
             "edges": graph.edges,
             "version": graph.version,
             "builtAt": graph.built_at,

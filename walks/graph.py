@@ -8,6 +8,7 @@ so start-up is fast and several processes share the pages.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -101,6 +102,16 @@ class WalkGraph:
     def edges(self) -> int:
         return len(self.pin_boards)
 
+    @functools.cached_property
+    def linked_pins(self) -> int:
+        """Pins with at least one board: a pin whose boards all left keeps an empty row
+        until the next snapshot, and must not be counted."""
+        return int(np.count_nonzero(np.diff(self.pin_ptr)))
+
+    @functools.cached_property
+    def linked_boards(self) -> int:
+        return int(np.count_nonzero(np.diff(self.board_ptr)))
+
     def nbytes(self) -> int:
         return sum(int(getattr(self, name).nbytes) for name in ARRAYS)
 
@@ -118,6 +129,10 @@ class WalkGraph:
         wanted = np.array(keys, dtype="S16")
         found = np.searchsorted(self.pin_ids, wanted)
         hit = (found < self.pins) & (self.pin_ids[np.minimum(found, self.pins - 1)] == wanted)
+        # A pin whose boards all left (made secret, unsaved) keeps its row until the next
+        # snapshot; to callers it is as unknown as a pin that never was public.
+        at = np.minimum(found, max(self.pins - 1, 0))
+        hit &= self.pin_ptr[at + 1] > self.pin_ptr[at]
         unknown += [value for value, ok in zip(known, hit, strict=True) if not ok]
         return found[hit].astype(np.int32), unknown
 

@@ -71,7 +71,13 @@ def merge(graph: WalkGraph, folded: Folded, truth: dict[str, BoardRow], count: i
     that are public now (the others are gone or secret: their edges leave the graph);
     `count` is the number of deltas the batch had."""
     replaced = folded.boards_to_read(graph)
-    pins_new = {pin for (pin, board), saved in folded.edges.items() if saved}
+    # A board the graph has is public unless re-read; one re-read is public if in `truth`.
+    # Pins saved only to other boards (secret ones) get no row.
+    pins_new = {
+        pin
+        for (pin, board), saved in folded.edges.items()
+        if saved and (board in truth or board not in replaced)
+    }
     pins_new |= {pin for row in truth.values() for pin in row.pins}
     pins_new -= folded.dropped_pins
     pin_ids, pin_remap = _union(graph.pin_ids, pins_new)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import Forbidden, NotFound
+from domain.ids import new_id
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
@@ -15,7 +16,6 @@ from graph.model import (
     Page,
     Pin,
     Privacy,
-    new_id,
     now_ms,
     required_text,
     text,

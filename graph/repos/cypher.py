@@ -8,6 +8,7 @@ visible to the viewer. `$viewer` is the viewer's user id, or null for anonymous 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from domain.errors import NotFound
@@ -88,43 +89,64 @@ def _after_params(params: Params, key: list[Any] | None, limit: int) -> dict[str
 SCAN_ROUNDS = 20
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A list query in two forms with the same parameters and `sortKey`, `sortId` rows:
+    `candidates` leaves visibility to the caller, `visible` checks it in the query
+    (`visible_pins()`, with `$viewer`)."""
+
+    candidates: str
+    visible: str
+
+
 async def filtered_page[T](
     backend: GraphBackend,
-    query: str,
+    listing: Listing,
     params: Params,
     *,
+    viewer: str | None,
     first: int,
     after_cursor: str | None,
     visible: Callable[[list[str]], Awaitable[dict[str, T]]],
     key_type: type = int,
 ) -> Page[T]:
-    """Keyset-paginate candidates (`sortKey`, `sortId`), keeping those `visible` returns.
+    """Keyset-paginate a listing's candidates, keeping those `visible` returns.
 
     Sorting only the cheap candidate keys and checking visibility for one page's worth at a
-    time is far faster than filtering every row before ORDER BY ... LIMIT. A viewer who can
-    see few of the candidates may get a short page: `has_next` and the end cursor then point
-    past the last candidate scanned.
+    time is far faster than filtering every row before ORDER BY ... LIMIT. When many
+    candidates in a row are hidden from the viewer, the page is finished with the listing's
+    `visible` query instead, so that every cursor is the position of a row the viewer sees:
+    a cursor never names a hidden item, and a page is never empty while more follow.
     """
     limit = page_size(first)
     key = cursor.decode(after_cursor, key_type, str)
     scan = max(2 * (limit + 1), 50)
     items: list[T] = []
     cursors: list[str] = []
+    resume = key  # the last row shown, or the caller's cursor
     for _ in range(SCAN_ROUNDS):
-        rows = await backend.read(query, _after_params(params, key, scan))
+        rows = await backend.read(listing.candidates, _after_params(params, key, scan))
         found = await visible([row["sortId"] for row in rows]) if rows else {}
         for row in rows:
             if row["sortId"] in found:
                 items.append(found[row["sortId"]])
                 cursors.append(cursor.encode(row["sortKey"], row["sortId"]))
+                resume = [row["sortKey"], row["sortId"]]
                 if len(items) > limit:
                     return Page(items[:limit], cursors[:limit], has_next=True)
         if len(rows) < scan:
             return Page(items, cursors, has_next=False)
         key = [rows[-1]["sortKey"], rows[-1]["sortId"]]
-    # Scanned many candidates the viewer cannot see: end the page early, resumable.
-    end = cursor.encode(*key) if key else None
-    return Page(items, cursors, has_next=True, extra={"endCursor": end})
+    wanted = limit + 1 - len(items)
+    rows = await backend.read(
+        listing.visible, _after_params({**params, "viewer": viewer}, resume, wanted)
+    )
+    found = await visible([row["sortId"] for row in rows]) if rows else {}
+    for row in rows:
+        if row["sortId"] in found:
+            items.append(found[row["sortId"]])
+            cursors.append(cursor.encode(row["sortKey"], row["sortId"]))
+    return Page(items[:limit], cursors[:limit], has_next=len(items) > limit)
 
 
 class _HasId(Protocol):

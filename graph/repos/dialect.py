@@ -16,6 +16,15 @@ RETURN score AS sortKey, p.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
+# The same, with visibility checked in the query (see cypher.filtered_page).
+_SEARCH_VISIBLE_TAIL = f"""
+WITH node AS p, score
+WHERE {after("score", "p.id")}
+{visible_pins("score")}
+RETURN score AS sortKey, p.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
+LIMIT $limit
+"""
 # How many matches anonymous callers may see: search covers public pins only.
 _COUNT_TAIL = f"""
 WITH node AS p
@@ -27,6 +36,9 @@ _QUERY_NODES = {
     Dialect.FALKORDB: "CALL db.idx.fulltext.queryNodes('Pin', $q) YIELD node, score",
 }
 SEARCH_PINS = {dialect: call + _SEARCH_TAIL for dialect, call in _QUERY_NODES.items()}
+SEARCH_VISIBLE_PINS = {
+    dialect: call + _SEARCH_VISIBLE_TAIL for dialect, call in _QUERY_NODES.items()
+}
 SEARCH_COUNT = {dialect: call + _COUNT_TAIL for dialect, call in _QUERY_NODES.items()}
 
 

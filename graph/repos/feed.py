@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from graph.backends.base import GraphBackend
 from graph.model import Page, Pin
-from graph.repos.cypher import after, filtered_page
+from graph.repos.cypher import Listing, after, filtered_page, visible_pins
 from graph.repos.pins import visible_pins_of
 
 # Pattern comprehensions, not OPTIONAL MATCH + collect: each aggregation would group by the
@@ -35,16 +35,24 @@ WITH c, mine + hidden AS skip
 WHERE NOT c.id IN skip
 WITH c.id AS pinId, max(c.at) AS at
 """
-# Candidates only: visibility is checked per page (see cypher.filtered_page).
-HOME = f"""{_CANDIDATES}
-WHERE {after("at", "pinId")}
+_NEWEST_FIRST = """
 RETURN at AS sortKey, pinId AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
+# Candidates only: visibility is checked per page (see cypher.filtered_page).
+HOME = f"""{_CANDIDATES}
+WHERE {after("at", "pinId")}
+{_NEWEST_FIRST}"""
+HOME_VISIBLE = f"""{_CANDIDATES}
+WHERE {after("at", "pinId")}
+MATCH (p:Pin {{id: pinId}})
+{visible_pins("at", "pinId")}
+{_NEWEST_FIRST}"""
 # What a user did lately, for walk-based personalisation: their saves and engagements.
 RECENT_SAVES = """
-MATCH (:User {id: $viewer})-[:OWNS]->(:Board)<-[s:SAVED_TO]-(p:Pin)
+MATCH (:User {id: $viewer})-[:OWNS]->(b:Board)<-[s:SAVED_TO]-(p:Pin)
+WHERE $withSecret OR b.privacy = 'PUBLIC'
 RETURN p.id AS id, max(s.at) AS at
 ORDER BY at DESC
 LIMIT $limit
@@ -74,13 +82,15 @@ class FeedRepo:
 
     async def home(self, viewer: str, first: int, after_: str | None) -> Page[Pin]:
         return await filtered_page(
-            self.backend, HOME, {"viewer": viewer},
+            self.backend, Listing(HOME, HOME_VISIBLE), {"viewer": viewer}, viewer=viewer,
             first=first, after_cursor=after_, visible=visible_pins_of(self.backend, viewer),
         )  # fmt: skip
 
-    async def signals(self, viewer: str, limit: int = 200) -> Signals:
+    async def signals(self, viewer: str, *, public_only: bool, limit: int = 200) -> Signals:
+        """What the user did lately. `public_only` leaves out their saves to secret boards:
+        a recommendation job must not be steered by them (the user's own feed may)."""
         params = {"viewer": viewer, "limit": limit}
-        saves = await self.backend.read(RECENT_SAVES, params)
+        saves = await self.backend.read(RECENT_SAVES, {**params, "withSecret": not public_only})
         engagements = await self.backend.read(RECENT_ENGAGEMENTS, params)
         topics = await self.backend.read(FOLLOWED_TOPIC_NAMES, {"viewer": viewer})
         return Signals(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import BadInput, Forbidden, NotFound
+from domain.ids import new_id
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
@@ -18,7 +19,6 @@ from graph.model import (
     Page,
     Pin,
     link,
-    new_id,
     now_ms,
     page_size,
     required_text,
@@ -29,6 +29,7 @@ from graph.repos.boards import check_board_owner
 from graph.repos.cypher import (
     BOARD_ITEM,
     PIN_ITEM,
+    Listing,
     after,
     count_map,
     fetch_by_ids,
@@ -39,7 +40,7 @@ from graph.repos.cypher import (
     the_one,
     visible_pins,
 )
-from graph.repos.dialect import SEARCH_COUNT, SEARCH_PINS, search_text
+from graph.repos.dialect import SEARCH_COUNT, SEARCH_PINS, SEARCH_VISIBLE_PINS, search_text
 
 MAX_QUERY = 200
 
@@ -95,14 +96,18 @@ MATCH (p:Pin {{id: id}})
 {visible_pins()}
 RETURN {PIN_ITEM} AS item
 """
-# Candidates only: visibility is checked per page with BY_IDS (see cypher.filtered_page).
-OF_USER = f"""
+_PINS_OF_USER = f"""
 MATCH (:User {{id: $id}})-[:CREATED]->(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
+"""
+_NEWEST_FIRST = """
 RETURN p.createdAt AS sortKey, p.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
+# Candidates only: visibility is checked per page with BY_IDS (see cypher.filtered_page).
+OF_USER = _PINS_OF_USER + _NEWEST_FIRST
+VISIBLE_OF_USER = _PINS_OF_USER + visible_pins() + _NEWEST_FIRST
 BOARDS = f"""
 MATCH (:Pin {{id: $id}})-[s:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
 WHERE (b.privacy = 'PUBLIC' OR o.id = $viewer) AND {after("s.at", "b.id")}
@@ -311,7 +316,7 @@ class PinRepo:
         self, user_id: str, viewer: str | None, first: int, after_: str | None
     ) -> Page[Pin]:
         return await filtered_page(
-            self.backend, OF_USER, {"id": user_id},
+            self.backend, Listing(OF_USER, VISIBLE_OF_USER), {"id": user_id}, viewer=viewer,
             first=first, after_cursor=after_, visible=self.visible_to(viewer),
         )  # fmt: skip
 
@@ -373,9 +378,11 @@ class PinRepo:
     async def search(self, query: str, first: int, after_: str | None) -> Page[Pin]:
         """Full-text search over title and description; public pins only, for everyone."""
         dialect = self.backend.dialect
+        listing = Listing(SEARCH_PINS[dialect], SEARCH_VISIBLE_PINS[dialect])
         return await filtered_page(
-            self.backend, SEARCH_PINS[dialect], {"q": search_text(dialect, search_words(query))},
-            first=first, after_cursor=after_, visible=self.visible_to(None), key_type=float,
+            self.backend, listing, {"q": search_text(dialect, search_words(query))},
+            viewer=None, first=first, after_cursor=after_, visible=self.visible_to(None),
+            key_type=float,
         )  # fmt: skip
 
     async def search_count(self, query: str) -> int:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from domain.errors import BadInput, NotFound
+from domain.ids import new_id
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
-from graph.model import Page, Pin, Topic, new_id, now_ms, topic_name
-from graph.repos.cypher import after, count_map, filtered_page, keyset_page, visible_pins
+from graph.model import Page, Pin, Topic, now_ms, topic_name
+from graph.repos.cypher import (
+    Listing,
+    after,
+    count_map,
+    filtered_page,
+    keyset_page,
+    visible_pins,
+)
 from graph.repos.pins import visible_pins_of
 
 BY_NAME = "MATCH (t:Topic {name: $name}) RETURN t {.*} AS item"
@@ -26,15 +34,19 @@ DELETE f
 RETURN t {.*} AS item
 """
 # Candidates only: visibility is checked per page (see cypher.filtered_page).
-PINS = f"""
+_PINS_OF_TOPIC = f"""
 MATCH (t:Topic {{name: $name}})
 WITH t
 MATCH (t)<-[:TAGGED]-(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
+"""
+_NEWEST_FIRST = """
 RETURN p.createdAt AS sortKey, p.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
+PINS = _PINS_OF_TOPIC + _NEWEST_FIRST
+VISIBLE_PINS = _PINS_OF_TOPIC + visible_pins() + _NEWEST_FIRST
 PIN_COUNTS = f"""
 UNWIND $ids AS id
 MATCH (t:Topic {{id: id}})
@@ -99,7 +111,7 @@ class TopicRepo:
         self, name: str, viewer: str | None, first: int, after_: str | None
     ) -> Page[Pin]:
         return await filtered_page(
-            self.backend, PINS, {"name": topic_name(name)},
+            self.backend, Listing(PINS, VISIBLE_PINS), {"name": topic_name(name)}, viewer=viewer,
             first=first, after_cursor=after_, visible=visible_pins_of(self.backend, viewer),
         )  # fmt: skip
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from domain.errors import BadInput, Conflict, NotFound
+from domain.ids import new_id
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
-from graph.model import MAX_NAME, Page, User, handle, lang, new_id, now_ms, text
+from graph.model import MAX_NAME, Page, User, handle, lang, now_ms, text
 from graph.repos.cypher import USER_ITEM, after, count_map, fetch_by_ids, keyset_page, the_one
 
 CREATE = f"""

@@ -103,7 +103,8 @@ async def test_a_rest_upload_publishes_its_event(
     async def handle(event: Event) -> None:
         seen.append(event)
 
-    runner = ConsumerRunner(services.cache, Consumer(f"test-{uuid.uuid4().hex[:8]}", handle))
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    runner = ConsumerRunner(services.cache, Consumer(group, handle))
     await runner.step(block_ms=0)
     user = await make_user(repos)
     data = images.jpeg(64, 48, color=(3, 141, 59))
@@ -116,6 +117,7 @@ async def test_a_rest_upload_publishes_its_event(
     key = response.json()["imageKey"]
     while await runner.step(block_ms=0):
         pass
+    await services.cache.xgroup_destroy("pg:events", group)
     stored = [event for event in seen if event.type is EventType.IMAGE_STORED]
     if response.status_code == 201:
         assert [(event.image, event.actor) for event in stored] == [(key, user.id)]

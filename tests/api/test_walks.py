@@ -251,3 +251,51 @@ async def test_home_feed_is_cached_refreshed_by_activity_and_pages_stay_stable(
     assert first["pageInfo"]["hasNextPage"]
     second = await api.data(feed, {"after": first["pageInfo"]["endCursor"]}, token=token)
     assert second["homeFeed"]["edges"][0]["node"]["id"] != shown
+
+
+CREATE_PIN = 'mutation($b: ID!) { createPin(input: {title: "live", boardId: $b}) { id } }'
+
+
+async def test_a_pin_created_into_a_secret_board_is_unknown_to_the_walks(
+    api: Api, services: Services, walks: WalkEngine, repos: Repositories
+) -> None:
+    """No existence oracle: such a pin answers exactly as an id that never existed."""
+    owner = await make_user(repos)
+    secret = await make_board(repos, owner, privacy=Privacy.SECRET)
+    public = await make_board(repos, owner)
+    robot = auth(api, owner, Role.RECOMMENDER)
+    before = (await api.http.get("/walks/graph", headers=robot)).json()
+    hidden = (await api.data(CREATE_PIN, {"b": secret.id}, token=api.token(owner)))["createPin"]
+    shown = (await api.data(CREATE_PIN, {"b": public.id}, token=api.token(owner)))["createPin"]
+    await drained(services.cache)
+    give_up = asyncio.get_running_loop().time() + 30
+    while not walks.graph.pin_index([shown["id"]])[0].size:  # merged, with the hidden one
+        assert asyncio.get_running_loop().time() < give_up, "the saves never reached the walks"
+        await asyncio.sleep(0.01)
+    never = "01JZZZZZZZZZZZZZZZZZZZZZZZ"
+    body = {"pins": [hidden["id"], never], "steps": 1000, "seed": 1}
+    answer = (await api.http.post("/walks/related", json=body, headers=robot)).json()
+    assert answer["unknownPins"] == [hidden["id"], never]
+    after = (await api.http.get("/walks/graph", headers=robot)).json()
+    assert after["pins"] == before["pins"] + 1  # the public pin only
+
+
+async def test_walks_feed_is_not_steered_by_saves_to_secret_boards(
+    api: Api, walks: WalkEngine, world: dict[str, object], repos: Repositories
+) -> None:
+    pins = world["pins"]
+    assert isinstance(pins, list)
+    newcomer, secretive = await make_user(repos), await make_user(repos)
+    hideout = await make_board(repos, secretive, privacy=Privacy.SECRET)
+    await repos.pins.save(secretive.id, pins[0], hideout.id)
+    robot = auth(api, secretive, Role.RECOMMENDER)
+
+    async def feed(user: User) -> list[str]:
+        body = {"userId": user.id, "topK": 20, "seed": 11, "steps": 5000}
+        response = await api.http.post("/walks/feed", json=body, headers=robot)
+        assert response.status_code == 200, response.text
+        return [item["pinId"] for item in response.json()["items"]]
+
+    # The secret save neither seeds the walk nor is left out of the answer: the user looks
+    # to a recommendation job exactly like someone with no history.
+    assert await feed(secretive) == await feed(newcomer)
