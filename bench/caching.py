@@ -74,7 +74,8 @@ def main() -> None:
         server = start_server(data_dir, port)
         try:
             state = json.loads((data_dir / "embedded" / "services.json").read_text())
-            cache = redis.Redis(port=state["cache_port"])
+            password = (data_dir / "embedded" / "password").read_text().strip()
+            cache = redis.Redis(port=state["cache_port"], password=password)
             for phase in ("cold", "warm"):
                 if phase == "cold":
                     cache.incr("pg:epoch")  # every cached page unreachable

@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
+from schema.cost import CostLimiter
 from schema.mutation import Mutation
 from schema.query import Query
 
@@ -69,6 +70,7 @@ def build_schema(*, dev: bool) -> strawberry.Schema:
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+        CostLimiter,
     ]
     config = StrawberryConfig(
         disable_field_suggestions=not dev, batching_config={"max_operations": MAX_BATCH}

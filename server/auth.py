@@ -60,7 +60,16 @@ def decode_token(token: str, secret: str) -> Viewer:
     except jwt.InvalidTokenError:
         raise Unauthenticated("the token is not valid") from None
     roles = claims.get("roles", [])
-    if not isinstance(roles, list) or not isinstance(claims["sub"], str):
+    if (
+        not isinstance(roles, list)
+        or not all(isinstance(role, str) for role in roles)
+        or not isinstance(claims["sub"], str)
+    ):
         raise Unauthenticated("the token's claims are malformed")
     known = {role.value for role in Role}
-    return Viewer(claims["sub"], frozenset(Role(role) for role in roles if role in known))
+    granted = frozenset(Role(role) for role in roles if role in known)
+    if not granted:
+        # Every token is issued with a role; one without any is not ours to honour.
+        names = ", ".join(sorted(known))
+        raise Unauthenticated(f"the token grants no known role ({names}); get a new one")
+    return Viewer(claims["sub"], granted)

@@ -6,6 +6,12 @@ writes their ports to a state file. Later processes find the lock taken and conn
 ports in the state file, so two processes never open the same data files. The owner stops
 the servers when it exits; the kernel stops them too if the owner dies without cleaning up
 (PR_SET_PDEATHSIG), so a crash leaves no orphans.
+
+Both servers require a password: loopback is shared with every local user and process. It is
+generated once per data directory into a file only its owner can read (mode 0600), handed to
+the servers on their standard input (never on the command line, which `ps` shows), and put
+in the URLs that `Endpoints` hands out. Processes that attach read the same file; the state
+file holds ports and pids only.
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ import fcntl
 import importlib.util
 import json
 import os
+import re
+import secrets
 import signal
 import socket
+import stat
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Self
 
@@ -28,6 +37,8 @@ import redis
 
 STATE_FILE = "services.json"
 LOCK_FILE = "owner.lock"
+PASSWORD_FILE = "password"  # noqa: S105 - the file's name, not a password
+_PASSWORD = re.compile(r"^[0-9a-f]{64}$")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 _PR_SET_PDEATHSIG = 1
@@ -44,14 +55,22 @@ class Endpoints:
     owner_pid: int
     graph_pid: int
     cache_pid: int
+    # Kept out of repr (and so out of logs and tracebacks); never written to the state file.
+    password: str = field(repr=False)
 
     @property
     def graph_url(self) -> str:
-        return f"falkordb://127.0.0.1:{self.graph_port}"
+        return f"falkordb://:{self.password}@127.0.0.1:{self.graph_port}"
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.cache_port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.cache_port}/0"
+
+    def state(self) -> dict[str, int]:
+        """What the state file holds: ports and pids, not the password."""
+        fields = asdict(self)
+        del fields["password"]
+        return fields
 
 
 def wheel_binaries() -> tuple[Path, Path]:
@@ -139,6 +158,7 @@ class EmbeddedServices:
     def _launch(self) -> Endpoints:
         server, module = wheel_binaries()
         self._kill_leftovers()
+        password = self._own_password()
         graph_args = [
             "--dir", str(self.dir / "graph"),
             "--appendonly", "yes",
@@ -155,31 +175,37 @@ class EmbeddedServices:
             "--maxmemory", self.cache_maxmemory,
             "--maxmemory-policy", "allkeys-lru",
         ]  # fmt: skip
-        graph, graph_port = self._spawn(server, "graph", graph_args)
-        cache, cache_port = self._spawn(server, "cache", cache_args)
-        endpoints = Endpoints(graph_port, cache_port, os.getpid(), graph.pid, cache.pid)
+        graph, graph_port = self._spawn(server, "graph", graph_args, password)
+        cache, cache_port = self._spawn(server, "cache", cache_args, password)
+        endpoints = Endpoints(graph_port, cache_port, os.getpid(), graph.pid, cache.pid, password)
         tmp = self.dir / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(asdict(endpoints)))
+        tmp.write_text(json.dumps(endpoints.state()))
         tmp.replace(self.dir / STATE_FILE)
         return endpoints
 
     def _spawn(
-        self, server: Path, name: str, args: list[str]
+        self, server: Path, name: str, args: list[str], password: str
     ) -> tuple[subprocess.Popen[bytes], int]:
         log_path = self.dir / f"{name}.log"
         last_error = ""
         for _ in range(5):  # a free port can be taken between choosing it and binding it
             port = _free_port()
             with log_path.open("ab") as log:
+                # "-": the rest of the configuration (the password) comes on stdin.
                 proc = subprocess.Popen(
-                    [str(server), "--port", str(port), "--bind", "127.0.0.1",
+                    [str(server), "-", "--port", str(port), "--bind", "127.0.0.1",
                      "--daemonize", "no", "--protected-mode", "yes", *args],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
+                    stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
                     start_new_session=True, preexec_fn=_die_with_parent,
                 )  # fmt: skip
             self._procs.append(proc)
+            assert proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError):  # it exited: _wait_ready says why
+                proc.stdin.write(f"requirepass {password}\n".encode())
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
             try:
-                _wait_ready(port, proc, log_path)
+                _wait_ready(port, password, proc, log_path)
                 return proc, port
             except EmbeddedError as error:
                 last_error = str(error)
@@ -195,7 +221,11 @@ class EmbeddedServices:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             endpoints = self._read_state()
-            if endpoints and _answers(endpoints.graph_port) and _answers(endpoints.cache_port):
+            if (
+                endpoints
+                and _answers(endpoints.graph_port, endpoints.password)
+                and _answers(endpoints.cache_port, endpoints.password)
+            ):
                 return endpoints
             if time.monotonic() > deadline:
                 raise EmbeddedError(
@@ -206,9 +236,49 @@ class EmbeddedServices:
 
     def _read_state(self) -> Endpoints | None:
         try:
-            return Endpoints(**json.loads((self.dir / STATE_FILE).read_text()))
-        except (OSError, ValueError, TypeError):
+            state = json.loads((self.dir / STATE_FILE).read_text())
+            state.pop("password", None)
+            return Endpoints(**state, password=self._read_password() or "")
+        except (OSError, ValueError, TypeError, AttributeError):
             return None
+
+    def _read_password(self) -> str | None:
+        """The data directory's password, or None when there is no valid one yet."""
+        path = self.dir / PASSWORD_FILE
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            return None
+        except PermissionError:
+            raise EmbeddedError(
+                f"cannot read {path}: run pingraph as the user that owns {self.dir}"
+            ) from None
+        return text if _PASSWORD.match(text) else None
+
+    def _own_password(self) -> str:
+        """The password, made on first use; only the owner (holding the lock) calls this.
+
+        Written to a new file created with mode 0600 (O_EXCL: never an existing file or a
+        link someone planted) and renamed into place, so that a reader sees a whole password
+        or none. A file that others can read is replaced: its password may be known.
+        """
+        path = self.dir / PASSWORD_FILE
+        with contextlib.suppress(FileNotFoundError):
+            found = path.lstat()
+            private = stat.S_ISREG(found.st_mode) and not found.st_mode & 0o077
+            if private and found.st_uid == os.getuid() and (password := self._read_password()):
+                return password
+        password = secrets.token_hex(32)
+        tmp = self.dir / (PASSWORD_FILE + ".tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()  # left by an owner that died while writing it
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+        return password
 
     def _kill_leftovers(self) -> None:
         """Stop servers a previous owner left behind (it was killed before it cleaned up)."""
@@ -235,8 +305,14 @@ def _free_port() -> int:
         return port
 
 
-def _answers(port: int) -> bool:
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1)
+def _answers(port: int, password: str) -> bool:
+    client = redis.Redis(
+        host="127.0.0.1",
+        port=port,
+        password=password,
+        socket_timeout=1,
+        socket_connect_timeout=1,
+    )
     try:
         return bool(client.ping())
     except redis.RedisError:
@@ -245,12 +321,12 @@ def _answers(port: int) -> bool:
         client.close()
 
 
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+def _wait_ready(port: int, password: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise EmbeddedError(_last_log_line(log_path))
-        if _answers(port):
+        if _answers(port, password):
             return
         time.sleep(0.05)
     raise EmbeddedError(f"no answer on 127.0.0.1:{port} after {START_TIMEOUT_S:.0f}s")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from domain.errors import Unavailable
+from domain.errors import NotFound, Unauthenticated, Unavailable
+from server.guard import error_response
 from server.services import Services, check_cache
+from server.settings import Settings
 
 READY_TIMEOUT_S = 3.0
 DEGRADABLE = ("cache",)
@@ -50,5 +53,28 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus text. It tells who is busy and, through the walk-delta and event counters,
+    when saves happen (secret boards' included), so it needs PINGRAPH_METRICS_TOKEN as a
+    bearer token when one is set; production without a token does not serve it at all."""
+    settings: Settings = request.app.state.settings
+    token = settings.metrics_token
+    if token is None and not settings.is_dev:
+        return error_response(
+            NotFound("/metrics is off: set PINGRAPH_METRICS_TOKEN to serve it (as a bearer token)")
+        )
+    if token is not None and not _bearer_matches(request, token.get_secret_value()):
+        refused = error_response(
+            Unauthenticated("/metrics needs 'Authorization: Bearer <PINGRAPH_METRICS_TOKEN>'")
+        )
+        refused.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return refused
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _bearer_matches(request: Request, expected: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    # Constant time, on bytes: compare_digest refuses non-ASCII str.
+    return hmac.compare_digest(given.strip().encode(), expected.encode())

@@ -13,6 +13,18 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# The password in a URL's user info: `redis://:secret@host`, `neo4j://neo4j:secret@host`.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*):[^@/\s]+@")
+
+
+def redact_urls(
+    logger: object, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """A log processor: passwords in URLs (the embedded stores' URLs carry one) become ***."""
+    for key, value in event.items():
+        if isinstance(value, str) and "://" in value:
+            event[key] = _URL_PASSWORD.sub(r"\g<head>:***@", value)
+    return event
 
 
 def configure_logging(*, json: bool, level: str = "info") -> None:
@@ -25,6 +37,7 @@ def configure_logging(*, json: bool, level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact_urls,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -89,7 +102,8 @@ class Metrics:
 
 
 class RequestMiddleware:
-    """Gives every request an id (X-Request-ID in and out), logs it, and records metrics."""
+    """Gives every request an id (X-Request-ID in and out), logs it, and records metrics;
+    every response says `X-Content-Type-Options: nosniff`."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -109,8 +123,18 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != b"x-content-type-options"
+                ]
+                message["headers"] = [
+                    *headers,
+                    (b"x-request-id", request_id.encode()),
+                    # Browsers must take images (and everything else) for the type declared,
+                    # never sniff an upload into HTML or script.
+                    (b"x-content-type-options", b"nosniff"),
+                ]
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)

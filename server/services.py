@@ -92,8 +92,8 @@ async def open_stores(settings: Settings, metrics: Metrics | None = None) -> Asy
             log.info(
                 "embedded services",
                 owner=embedded.owner,
-                graph=endpoints.graph_url,
-                cache=endpoints.redis_url,
+                graph_port=endpoints.graph_port,
+                cache_port=endpoints.cache_port,
             )
             graph_url = endpoints.graph_url if graph_url == EMBEDDED else graph_url
             redis_url = endpoints.redis_url if redis_url == EMBEDDED else redis_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ EMBEDDED = "embedded"
 DEV_JWT_SECRET = "pingraph-development-secret-change-me"  # noqa: S105 - refused when PINGRAPH_ENV=prod
 
 MIN_SECRET_BYTES = 32
+MIN_METRICS_TOKEN_CHARS = 16
 GRAPH_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc", "falkordb")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 MEDIA_SCHEMES = ("s3", "s3+http", "file")
@@ -57,6 +59,12 @@ class Settings(BaseSettings):
     walks_compact_every_s: int = Field(default=3600, ge=10)  # ... or this old, with any deltas
     rate_limit_user: str = "1200/minute"
     rate_limit_anonymous: str = "600/minute"
+    # Addresses (IPs or CIDRs, comma-separated) of the proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. Empty: none, the peer address is the client's.
+    trusted_proxies: str = ""
+    # Bearer token that GET /metrics requires; without it /metrics is open in dev and
+    # answers 404 in prod.
+    metrics_token: SecretStr | None = None
 
     @field_validator("graph_url")
     @classmethod
@@ -77,6 +85,20 @@ class Settings(BaseSettings):
     @classmethod
     def _rate(cls, value: str) -> str:
         check_limit(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        return ",".join(parse_proxies(value))
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # an empty variable is no token
+        if len(value.get_secret_value()) < MIN_METRICS_TOKEN_CHARS:
+            raise ValueError(f"must be at least {MIN_METRICS_TOKEN_CHARS} characters long")
         return value
 
     @model_validator(mode="after")
@@ -101,6 +123,11 @@ class Settings(BaseSettings):
         return EMBEDDED in (self.graph_url, self.redis_url)
 
     @property
+    def trusted_proxy_list(self) -> list[str]:
+        """PINGRAPH_TRUSTED_PROXIES as uvicorn's `forwarded_allow_ips` takes it."""
+        return [item for item in self.trusted_proxies.split(",") if item]
+
+    @property
     def walks_dir(self) -> Path:
         """Walk-graph snapshots: built by `pingraph walks build`, loaded by the server."""
         return self.data_dir / "walks"
@@ -122,6 +149,28 @@ def _check_url(value: str, schemes: tuple[str, ...]) -> str:
     if parts.scheme not in ("file", "unix") and not parts.hostname:
         raise ValueError("the URL has no host")
     return value
+
+
+def parse_proxies(value: str) -> list[str]:
+    """Comma-separated IP addresses and networks, normalised; ValueError naming the bad ones."""
+    proxies, bad = [], []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            # Networks strictly (no host bits set), as uvicorn reads them: it would quietly
+            # take '10.0.0.1/8' for a literal that matches no address.
+            parsed = ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)
+        except ValueError:
+            bad.append(repr(item))
+            continue
+        proxies.append(str(parsed))
+    if bad:
+        raise ValueError(
+            f"{', '.join(bad)} is not an IP address or network (CIDR with no host bits, such "
+            "as 10.0.0.0/8); give a comma-separated list of the proxies' addresses"
+        )
+    return proxies
 
 
 def load_settings(**overrides: Any) -> Settings:

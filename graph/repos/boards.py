@@ -38,10 +38,17 @@ FOREACH (t IN $topics |
   MERGE (x:Topic {name: t.name}) ON CREATE SET x.id = t.id
   MERGE (b)-[:ABOUT]->(x))
 """
+# The node is created in a clause of its own and joined to its owner after a WITH. In
+# FalkorDB 4.22, a read that fails (a timeout, a runtime error) while a write that creates a
+# node waits for the lock leaves the node-id reservation off by one, and from then on
+# `CREATE (o)-[:OWNS]->(b:Board)` in one pattern joins `o` to the node created before `b`.
+# This shape stays correct even then (docs/operations.md, "Security").
 CREATE = f"""
 MATCH (o:User {{id: $viewer}})
-CREATE (o)-[:OWNS]->(b:Board {{id: $id, name: $name, description: $description,
-                               privacy: $privacy, createdAt: $now}})
+CREATE (b:Board {{id: $id, name: $name, description: $description, privacy: $privacy,
+                 createdAt: $now}})
+WITH o, b
+CREATE (o)-[:OWNS]->(b)
 WITH o, b
 {TOPICS}
 RETURN {BOARD_ITEM} AS item

@@ -44,11 +44,15 @@ from graph.repos.dialect import SEARCH_COUNT, SEARCH_PINS, SEARCH_VISIBLE_PINS, 
 
 MAX_QUERY = 200
 
+# The node is created in a clause of its own and joined to others after a WITH: see
+# graph/repos/boards.py CREATE for the FalkorDB defect this shape is immune to.
 CREATE = f"""
 MATCH (u:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
-CREATE (u)-[:CREATED]->(p:Pin {{id: $id, creatorId: u.id, title: $title, createdAt: $now,
-                                lang: coalesce($lang, u.lang, 'en')}})
+CREATE (p:Pin {{id: $id, creatorId: u.id, title: $title, createdAt: $now,
+               lang: coalesce($lang, u.lang, 'en')}})
 SET p += $optional
+WITH u, b, p
+CREATE (u)-[:CREATED]->(p)
 CREATE (p)-[:SAVED_TO {{at: $now, by: $viewer}}]->(b)
 WITH p
 FOREACH (t IN $topics |

@@ -19,6 +19,7 @@ from server.auth import issue_token
 from server.cli.common import err, fail, run, settings_or_exit
 from server.cli.seed import load_with_progress
 from server.services import Prepare, Stores
+from server.settings import Settings
 
 DEMO_HANDLE = "demo"
 DEMO_TOKEN_TTL_S = 24 * 3600
@@ -41,7 +42,7 @@ def serve(
     settings = settings_or_exit(quiet=False, **overrides)
     sock = bind_socket(settings.host, settings.port)
     app = create_app(settings, prepare=load_demo(print_token=settings.is_dev) if demo else None)
-    run(ctx, serve_app(app, sock))
+    run(ctx, serve_app(app, sock, settings))
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -69,10 +70,17 @@ class GracefulServer(uvicorn.Server):
         self._captured_signals.clear()
 
 
-async def serve_app(app: Starlette, sock: socket.socket) -> None:
-    # The app's lifespan is entered here rather than by uvicorn, so that a service that
-    # cannot start is one clear line (uvicorn would log the traceback and exit quietly).
-    config = uvicorn.Config(
+def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """How `pingraph serve` runs uvicorn on the app.
+
+    The app's lifespan is entered by the caller rather than by uvicorn, so that a service
+    that cannot start is one clear line (uvicorn would log the traceback and exit quietly).
+    Forwarding headers are believed only from PINGRAPH_TRUSTED_PROXIES: uvicorn's default
+    trusts them from 127.0.0.1, so any local client could pick its own address and with it
+    its rate-limit budget.
+    """
+    trusted = settings.trusted_proxy_list
+    return uvicorn.Config(
         app,
         loop="none",
         http="httptools",
@@ -80,8 +88,13 @@ async def serve_app(app: Starlette, sock: socket.socket) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
     )
-    server = GracefulServer(config)
+
+
+async def serve_app(app: Starlette, sock: socket.socket, settings: Settings) -> None:
+    server = GracefulServer(uvicorn_config(app, settings))
     async with app.router.lifespan_context(app):
         host, port = sock.getsockname()[:2]
         base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"

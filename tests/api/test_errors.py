@@ -70,6 +70,38 @@ async def test_bad_tokens_are_refused_with_401(api: Api, settings: Settings) -> 
         assert message in error["message"]
 
 
+async def test_tokens_without_a_known_role_are_refused_with_401(
+    api: Api, settings: Settings, repos: Repositories
+) -> None:
+    secret = settings.jwt_secret.get_secret_value()
+    user = await make_user(repos)
+    expiry = int(time.time()) + 60
+
+    def signed(**claims: Any) -> str:
+        return jwt.encode({"sub": user.id, "exp": expiry, **claims}, secret)
+
+    cases = {
+        signed(roles=[]): "grants no known role",
+        signed(): "grants no known role",
+        signed(roles=["admin", "root"]): "grants no known role",
+        signed(roles=[{"role": "user"}]): "malformed",
+        signed(roles="user"): "malformed",
+    }
+    for token, message in cases.items():
+        response = await api.post("{ me { id } }", token=token)
+        assert response.status_code == 401, message
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert message in error["message"]
+        # The REST doors read tokens the same way.
+        rest = await api.http.get("/walks/graph", headers={"Authorization": f"Bearer {token}"})
+        assert rest.status_code == 401, message
+        assert rest.json()["error"]["code"] == "UNAUTHENTICATED"
+    # A known role among unknown ones is still that role.
+    mixed = await api.post("{ me { id } }", token=signed(roles=["admin", "user"]))
+    assert mixed.json() == {"data": {"me": {"id": user.id}}}
+
+
 async def test_not_found_and_bad_input(api: Api, repos: Repositories) -> None:
     user = await make_user(repos)
     board = await make_board(repos, user)

@@ -21,6 +21,7 @@ from tests.utils.apps import client_of, running
 from tests.utils.factories import make_board, make_user
 from tests.utils.graphql import Api
 
+
 async def post_media(
     api: Api, data: bytes, *, token: str | None, field: str = "file", name: str = "photo.jpg"
 ) -> httpx.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +11,7 @@ from pydantic import SecretStr
 
 from graph.repos import Repositories
 from schema.build import MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_TOKENS
+from schema.cost import MAX_COST
 from server.guard import MAX_BODY_BYTES
 from server.settings import Env, Settings
 from tests.utils.apps import client_of, running
@@ -94,9 +96,7 @@ async def test_batches_are_capped(api: Api) -> None:
     assert "Too many operations" in body["errors"][0]["message"]
 
 
-async def test_form_posts_need_a_header_only_scripts_can_set(
-    api: Api, repos: Repositories
-) -> None:
+async def test_form_posts_need_a_header_only_scripts_can_set(api: Api, repos: Repositories) -> None:
     user = await make_user(repos)
     board = await make_board(repos, user)
     operations = {
@@ -161,3 +161,35 @@ async def test_production_hides_the_schema(prod_api: Api, api: Api) -> None:
     hidden = await prod_api.http.get("/graphql", headers=ide)
     assert hidden.status_code == 404
     assert hidden.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+STALL = """{ searchPins(query: "decor", first: 100) { edges { node { id
+  related(first: 100) { id saveCount
+    boards(first: 100) { totalCount edges { node { id pinCount } } } }
+} } } }"""
+
+
+async def test_costly_queries_are_refused_before_they_run(api: Api, repos: Repositories) -> None:
+    """The probe's request (a million boards, 33 s of a blocked event loop) is refused at
+    once with its computed cost; pages of ordinary size go through."""
+    started = time.perf_counter()
+    refused = await api.post(STALL)
+    assert time.perf_counter() - started < 2.0  # nothing ran: no search, no walk
+    error = refused.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["cost"] == 100 + 100 * 100 + 100 * 100 * 100
+    assert error["extensions"]["maxCost"] == MAX_COST
+    assert refused.json()["data"] is None
+    # Variables count with their values, defaults with the schema's.
+    nested = (
+        'query($n: Int) { searchPins(query: "x", first: $n) '
+        "{ edges { node { boards(first: $n) { totalCount } } } } }"
+    )
+    assert code(await api.error(nested, {"n": 100})) == "BAD_USER_INPUT"  # 100 + 10,000
+    assert "errors" not in (await api.post(nested, {"n": 20})).json()
+    # Aliased copies add up: each of these is 100 + 100 * 25 = 2,600.
+    copy = 'searchPins(query: "x", first: 100) { edges { node { boards { totalCount } } } }'
+    three = "{ " + " ".join(f"c{i}: {copy}" for i in range(3)) + " }"
+    assert "errors" not in (await api.post(three)).json()
+    four = "{ " + " ".join(f"c{i}: {copy}" for i in range(4)) + " }"
+    assert (await api.error(four))["extensions"]["cost"] == 4 * 2600

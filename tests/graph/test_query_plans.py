@@ -61,7 +61,7 @@ async def test_no_statement_scans_a_large_label(
     await backend.close()
     params = sorted(set(PARAM.findall(statement)))
     header = "CYPHER " + " ".join(f"{p}={SAMPLE.get(p, repr('x'))}" for p in params) + " "
-    client = aioredis.Redis(port=embedded.graph_port)
+    client = aioredis.Redis(port=embedded.graph_port, password=embedded.password)
     try:
         plan = await client.execute_command("GRAPH.EXPLAIN", graph, header + statement)
         await client.execute_command("GRAPH.DELETE", graph)

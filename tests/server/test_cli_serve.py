@@ -73,7 +73,8 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
         assert len(_redis_servers_under(tmp_path)) == 2
         # Start-up applied the migrations and loaded the demo graph into the empty store.
         state = json.loads((tmp_path / "embedded" / "services.json").read_text())
-        graph = redis.Redis(port=state["graph_port"])
+        password = (tmp_path / "embedded" / "password").read_text().strip()
+        graph = redis.Redis(port=state["graph_port"], password=password)
         reply = graph.execute_command(
             "GRAPH.RO_QUERY", "pingraph", "MATCH (u:User) RETURN count(u)"
         )

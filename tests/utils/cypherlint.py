@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import graph.demo.seed
+import graph.integrity
 import graph.migrate
 import graph.repos.boards
 import graph.repos.dialect
@@ -39,6 +40,7 @@ MODULES: list[ModuleType] = [
     graph.repos.dialect,
     graph.migrate,
     graph.demo.seed,
+    graph.integrity,
     walks.export,
 ]
 CLAUSE = re.compile(r"^\s*(MATCH|OPTIONAL|CREATE|MERGE|UNWIND|CALL|WITH|RETURN)\b")

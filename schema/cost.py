@@ -1,0 +1,160 @@
+"""A query's cost, computed before it runs: how many objects it may return at most.
+
+Like GitHub's node limit: every field with a `first` argument returns up to `first` objects
+for each object its parent returned, and those objects are what is counted. Nested lists
+multiply (`searchPins(first: 100)` -> `related(first: 100)` -> `boards(first: 100)` is a
+million boards), and aliased copies add up. Variables are read with their values, arguments
+left out with their schema defaults. An operation over the limit is refused before any
+resolver runs, with the computed cost in the error's extensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+)
+from graphql.utilities import value_from_ast_untyped
+from strawberry.extensions import SchemaExtension
+
+from graph.model import MAX_PAGE
+
+MAX_COST = 10_000  # objects one operation may return, at most
+
+
+class CostLimiter(SchemaExtension):
+    """Refuses operations whose cost is above `MAX_COST`."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and not context.result:
+            schema = context.schema._schema
+            cost = operation_cost(schema, document.definitions, context.operation_name,
+                                  context.variables or {})  # fmt: skip
+            if cost > MAX_COST:
+                context.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            f"this operation may return {cost:,} objects, more than the "
+                            f"{MAX_COST:,} allowed: ask for fewer (smaller `first` values, "
+                            "less nesting, fewer aliases) and page with `after`",
+                            extensions={"cost": cost, "maxCost": MAX_COST},
+                        )
+                    ],
+                )
+        yield
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    definitions: Any,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+) -> int:
+    fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
+    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        op for op in operations
+        if operation_name is None or (op.name is not None and op.name.value == operation_name)
+    ]  # fmt: skip
+    if not chosen:
+        return 0
+    operation = chosen[0]
+    root = {
+        OperationType.QUERY: schema.query_type,
+        OperationType.MUTATION: schema.mutation_type,
+        OperationType.SUBSCRIPTION: schema.subscription_type,
+    }[operation.operation]
+    if root is None:
+        return 0
+    defaults = {
+        d.variable.name.value: value_from_ast_untyped(d.default_value)
+        for d in operation.variable_definitions or ()
+        if d.default_value is not None
+    }
+    values = {**defaults, **variables}
+    return _cost(operation.selection_set, root, 1, fragments, values, set())
+
+
+def _cost(
+    selections: SelectionSetNode,
+    parent: GraphQLObjectType,
+    multiplier: int,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    visiting: set[str],
+) -> int:
+    total = 0
+    for field, owner in _fields(selections, parent, fragments, visiting):
+        definition = owner.fields.get(field.name.value)
+        if definition is None:  # __typename and introspection: free
+            continue
+        count = multiplier
+        if "first" in definition.args:
+            # Over the page cap the resolver refuses the value itself, more clearly.
+            first = _first(field, definition.args["first"].default_value, variables)
+            count *= min(max(first, 0), MAX_PAGE)
+            total += count
+        child = get_named_type(definition.type)
+        if field.selection_set is not None and isinstance(child, GraphQLObjectType):
+            total += _cost(field.selection_set, child, count, fragments, variables, visiting)
+    return total
+
+
+def _fields(
+    selections: SelectionSetNode,
+    parent: GraphQLObjectType,
+    fragments: dict[str, FragmentDefinitionNode],
+    visiting: set[str],
+) -> Iterator[tuple[FieldNode, GraphQLObjectType]]:
+    """The fields of a selection set with fragments expanded (every type condition counts:
+    an upper bound)."""
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            yield selection, parent
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, parent, fragments, visiting)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in visiting:  # validation reports both
+                continue
+            visiting.add(name)
+            yield from _fields(fragment.selection_set, parent, fragments, visiting)
+            visiting.discard(name)
+
+
+def _first(field: FieldNode, default: Any, variables: Mapping[str, Any]) -> int:
+    for argument in field.arguments or ():
+        if argument.name.value != "first":
+            continue
+        value = argument.value
+        if isinstance(value, VariableNode):
+            given = variables.get(value.name.value, default)
+        elif isinstance(value, IntValueNode):
+            given = int(value.value)
+        else:
+            given = default
+        return given if isinstance(given, int) and not isinstance(given, bool) else _int(default)
+    return _int(default)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
