@@ -42,7 +42,7 @@ async def cypher(request: Request, viewer: Viewer | None) -> Response:
         ) from None
     try:
         table = await analyst.explore(
-            services.graph, wanted.query, wanted.params, limit=wanted.limit,
+            services.analyst, wanted.query, wanted.params, limit=wanted.limit,
             timeout_ms=wanted.timeout_ms, analyst=viewer.user_id,
         )  # fmt: skip
     finally:

