@@ -1,10 +1,14 @@
 """`POST /graphql`: the strawberry view with authentication, CSRF protection for uploads,
-rate limits, a body size cap, and the one place where errors become `extensions.code`."""
+rate limits, a body size cap, a time limit, and the one place where errors become
+`extensions.code`."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
+import orjson
 import strawberry
 import structlog
 from cross_web import HTTPException
@@ -19,12 +23,16 @@ from strawberry.types import ExecutionResult
 from domain.errors import BadInput, DomainError, RateLimited
 from domain.identity import Viewer
 from resolvers.context import Context
-from server.guard import BodyTooLarge, admit, capped_request, error_response
+from server.guard import BodyTooLarge, admit, capped_request, charge, error_response
 from server.services import Services
 
 log = structlog.get_logger(__name__)
 
 INTERNAL_MESSAGE = "internal error; quote the X-Request-ID header when reporting it"
+# Longest an operation may run. Within the cost limit an operation takes milliseconds; this
+# bounds what the limit cannot see (a slow store, a pathological search).
+EXECUTION_LIMIT_S = 15.0
+MULTIPART_ERRORS = (AttributeError, TypeError, ValueError, IndexError, KeyError, RecursionError)
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -42,9 +50,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return
         request = capped_request(scope, receive)
         try:
-            request.state.viewer = await admit(request, "graphql")
+            request.state.viewer = viewer = await admit(request, "graphql")
+            body = await refuse_unusable_json(request)
+            if isinstance(body, list) and len(body) > 1:  # each operation of a batch counts
+                await charge(request, viewer, "graphql", cost=len(body) - 1)
             try:
-                response = await self.answer(request)
+                response = await self.bounded(request)
             finally:
                 await request.close()  # uploaded files are spooled to temporary files
         except HTTPException as error:
@@ -56,6 +67,50 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         except BodyTooLarge as error:
             response = error_response(BadInput(str(error)), status=413, graphql=True)
         await response(scope, receive, send)
+
+    async def bounded(self, request: Request) -> Response:
+        """Answer within EXECUTION_LIMIT_S, and stop working as soon as the client is gone."""
+        await request.body()  # all of it first: waiting for a disconnect must take no body
+        work = asyncio.ensure_future(self.answer(request))
+        gone = asyncio.ensure_future(disconnected(request))
+        try:
+            done, _ = await asyncio.wait(
+                {work, gone}, timeout=EXECUTION_LIMIT_S, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            gone.cancel()
+        if work in done:
+            return work.result()
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        if gone in done:
+            log.info("client went away: its operation was stopped")
+            return Response(status_code=499)  # nobody reads it; nginx's "client closed"
+        raise BadInput(
+            f"the operation ran past its time limit of {EXECUTION_LIMIT_S:.0f} s: "
+            "ask for less, or page with `after`"
+        )
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """Strawberry's multipart parsing, with a malformed `operations` or `map` refused as
+        the client's mistake instead of failing inside it."""
+        refusal = HTTPException(
+            400,
+            "the multipart body does not follow the GraphQL multipart request spec "
+            "(operations must be an object, map an object of lists of paths into it)",
+        )
+        try:
+            operations: Any = await super().parse_multipart(request)
+        except MULTIPART_ERRORS:
+            raise refusal from None
+        if not isinstance(operations, dict) and not (
+            isinstance(operations, list) and all(isinstance(op, dict) for op in operations)
+        ):
+            raise refusal
+        return operations  # type: ignore[return-value]  # a batch is a list (strawberry allows it)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)  # several times faster than json: less time on the loop
 
     async def answer(self, request: Request) -> Response:
         """Run the operation; anonymous JSON reads may come from, and go to, the cache."""
@@ -94,6 +149,46 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if result.extensions:
             answer["extensions"] = result.extensions
         return answer
+
+
+async def disconnected(request: Request) -> None:
+    """Return when the client closes the connection (the body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def refuse_unusable_json(request: Request) -> object:
+    """Raise BadInput for JSON that strawberry would fail on rather than refuse: text that is
+    not UTF-8 or nests past the parser's limit (a POST body, or a GET's `variables` and
+    `extensions`), and a body that is neither an operation object nor a non-empty list of
+    them (a batch). Starlette keeps the body, so strawberry reads it again."""
+    if request.method == "GET":
+        for name in ("variables", "extensions"):
+            if text := request.query_params.get(name):
+                _parse_json(text)
+        return None
+    if "application/json" not in request.headers.get("content-type", "").lower():
+        return None
+    body = _parse_json(await request.body())
+    if not isinstance(body, dict) and not (
+        isinstance(body, list) and body and all(isinstance(item, dict) for item in body)
+    ):
+        raise BadInput(
+            "the JSON body must be an operation object, or a non-empty list of them (a batch)"
+        )
+    return body
+
+
+def _parse_json(text: str | bytes) -> object:
+    """`text` parsed the way strawberry parses it; BadInput where it would fail."""
+    try:
+        return json.loads(text)
+    except UnicodeDecodeError:
+        raise BadInput("the body is not UTF-8 JSON") from None
+    except ValueError as error:  # JSONDecodeError, or an integer past Python's digit limit
+        raise BadInput(f"not valid JSON: {error}") from None
+    except RecursionError:
+        raise BadInput("the JSON nests too deeply") from None
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:

@@ -75,10 +75,15 @@ async def admit(
         refuse_cross_site_forms(request)
     elif request.method == "POST" and _content_type(request) not in content_types:
         raise BadInput(f"send the body with Content-Type: {' or '.join(content_types)}")
+    await charge(request, viewer, scope)
+    return viewer
+
+
+async def charge(request: Request, viewer: Viewer | None, scope: str, cost: int = 1) -> None:
+    """Count `cost` requests against the caller's rate limit."""
     address = request.client.host if request.client else "unknown"
     limits: RateLimits = request.app.state.rate_limits
-    await limits.check(viewer, address, scope)
-    return viewer
+    await limits.check(viewer, address, scope, cost=cost)
 
 
 def refuse_cross_site_forms(request: Request) -> None:
@@ -160,9 +165,16 @@ def error_response(
 
 
 async def json_body(request: Request) -> object:
+    """The decoded body; BadInput unless it is UTF-8 JSON (orjson refuses lone surrogates and
+    nesting past 1024 levels too)."""
+    body = await request.body()
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        try:  # orjson words invalid UTF-8 as a surrogate problem: say which byte it is
+            body.decode()
+        except UnicodeDecodeError as bad:
+            raise BadInput(f"the body is not valid UTF-8 (byte {bad.start})") from None
         raise BadInput(f"the body is not valid JSON: {error}") from None
 
 

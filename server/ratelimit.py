@@ -36,14 +36,17 @@ class RateLimits:
         self.per_user = parse(per_user)
         self.per_address = parse(per_address)
 
-    async def check(self, viewer: Viewer | None, address: str, scope: str) -> None:
-        """Count one request; raise RateLimited (with seconds to wait) over the limit."""
+    async def check(
+        self, viewer: Viewer | None, address: str, scope: str, *, cost: int = 1
+    ) -> None:
+        """Count `cost` requests (a batch counts each of its operations); raise RateLimited
+        (with seconds to wait) over the limit."""
         if viewer is not None:
             item, key = self.per_user, f"user:{viewer.user_id}"
         else:
             item, key = self.per_address, f"ip:{address}"
         try:
-            if await self.limiter.hit(item, scope, key):
+            if await self.limiter.hit(item, scope, key, cost=cost):
                 return
             reset_at, _ = await self.limiter.get_window_stats(item, scope, key)
         except StorageError as error:

@@ -24,7 +24,7 @@ import orjson
 import structlog
 
 from domain.errors import BadInput, WriteRefused
-from graph.backends.base import GraphBackend
+from graph.backends.base import MAX_PARAM_DEPTH, GraphBackend
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +51,9 @@ READ_PROCEDURES = (
     "db.index.fulltext.queryNodes", "db.index.fulltext.queryRelationships", "algo.",
 )  # fmt: skip
 HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+# Anywhere in a query, strings and comments too: FalkorDB reads the text up to a NUL only, and
+# neither store can be sent a lone surrogate.
+UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -139,26 +142,29 @@ def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
         # FalkorDB sends parameters as a text header: a name must be a plain identifier.
         if not isinstance(name, str) or not PARAM_NAME.fullmatch(name):
             raise BadInput(f"param name {name!r} must be letters, digits and _ (max 64)")
-        _check_value(value, name)
+        _check_value(value, name, 0)
     return dict(params)
 
 
-def _check_value(value: Any, where: str) -> None:
+def _check_value(value: Any, where: str, depth: int) -> None:
     if value is None or isinstance(value, bool | float | str):
         return
     if isinstance(value, int):
         if not -(2**63) <= value < 2**63:
             raise BadInput(f"param {where}: integers must fit in 64 bits")
         return
+    if isinstance(value, list | dict) and depth >= MAX_PARAM_DEPTH:
+        # Checked before going deeper: a deeply nested value must not exhaust the stack.
+        raise BadInput(f"param {where}: values may nest at most {MAX_PARAM_DEPTH} lists or maps")
     if isinstance(value, list):
         for item in value:
-            _check_value(item, where)
+            _check_value(item, where, depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or not key or "`" in key:
                 raise BadInput(f"param {where}: map keys must be non-empty, without backticks")
-            _check_value(item, where)
+            _check_value(item, where, depth + 1)
         return
     raise BadInput(f"param {where}: only JSON values")
 
@@ -169,6 +175,11 @@ def check_read_only(query: str) -> None:
         raise BadInput("query must be a non-empty string")
     if len(query) > MAX_QUERY_CHARS:
         raise BadInput(f"query is longer than {MAX_QUERY_CHARS} characters")
+    if found := UNSENDABLE.search(query):
+        raise BadInput(
+            "the query must not hold NUL characters or lone surrogates: "
+            f"U+{ord(found.group()):04X} at {found.start()}"
+        )
     tokens = _tokens(query)
     for position, piece in enumerate(tokens):
         if piece == ";":

@@ -1,17 +1,25 @@
 """The interface both graph backends implement.
 
 Repositories hand a backend one Cypher text per statement. Each call is one transaction:
-Neo4j runs it in a managed transaction, FalkorDB executes a query atomically.
+Neo4j runs it in a managed transaction, FalkorDB executes a query atomically. Both pass
+every statement's parameters through `check_params` first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Protocol
 
+from domain.errors import BadInput
+
 Params = Mapping[str, Any]
 Record = dict[str, Any]
+
+# Lists and maps a parameter may nest; the drivers encode parameters recursively.
+MAX_PARAM_DEPTH = 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Dialect(StrEnum):
@@ -50,3 +58,45 @@ class GraphBackend(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def check_params(params: Params | None) -> None:
+    """Raise BadInput for parameters the drivers cannot send: text holding a NUL character
+    (FalkorDB reads its parameter header as C text) or a lone surrogate (neither driver can
+    encode one as UTF-8), and values nested more than MAX_PARAM_DEPTH lists or maps deep.
+    Both backends call it on every statement's parameters, so such client input is refused
+    as the client's mistake instead of failing in a driver."""
+    if params:
+        for name, value in params.items():
+            if isinstance(value, str):
+                # The common case: ASCII text without NUL (isascii() reads a flag) needs no call.
+                if "\x00" in value or not value.isascii():
+                    _check_text(value, name)
+            elif isinstance(value, list | tuple | dict):
+                _check_nested(value, name, 0)
+
+
+def _check_nested(
+    value: list[Any] | tuple[Any, ...] | dict[Any, Any], name: str, depth: int
+) -> None:
+    if depth >= MAX_PARAM_DEPTH:
+        raise BadInput(f"${name}: values may nest at most {MAX_PARAM_DEPTH} lists or maps deep")
+    items: Iterable[Any] = value
+    if isinstance(value, dict):
+        for key in value:
+            if isinstance(key, str):
+                _check_text(key, name)
+        items = value.values()
+    for item in items:
+        if isinstance(item, str):
+            if "\x00" in item or not item.isascii():
+                _check_text(item, name)
+        elif isinstance(item, list | tuple | dict):
+            _check_nested(item, name, depth + 1)
+
+
+def _check_text(text: str, name: str) -> None:
+    if "\x00" in text or _SURROGATE.search(text):
+        raise BadInput(
+            f"${name}: text must not hold NUL characters or lone surrogates (U+D800-U+DFFF)"
+        )

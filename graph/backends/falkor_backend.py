@@ -14,7 +14,7 @@ from falkordb.asyncio.query_result import QueryResult
 from falkordb.helpers import stringify_param_value
 
 from domain.errors import BadInput, Conflict, Unavailable, WriteRefused
-from graph.backends.base import Dialect, Params, Record
+from graph.backends.base import Dialect, Params, Record, check_params
 from graph.backends.rendering import render
 
 DEFAULT_GRAPH = "pingraph"
@@ -140,6 +140,7 @@ class FalkorBackend:
     ) -> list[Any] | None:
         """The compact reply with its header and rows; None when the statement returns
         nothing. Query errors go through `translate`."""
+        check_params(params)
         command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
         text = _params_header(params) + query
         try:

@@ -11,7 +11,7 @@ from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, unit_of_work
 from neo4j.exceptions import ClientError, ConstraintError, ServiceUnavailable, SessionExpired
 
 from domain.errors import BadInput, Conflict, Unavailable, WriteRefused
-from graph.backends.base import Dialect, Params, Record
+from graph.backends.base import Dialect, Params, Record, check_params
 from graph.backends.rendering import render
 
 DEFAULT_DATABASE = "neo4j"
@@ -44,6 +44,7 @@ class Neo4jBackend:
         self, query: str, params: Params, *, limit: int, timeout_ms: int
     ) -> tuple[list[str], list[list[Any]], bool]:
         """In a READ transaction, after EXPLAIN has shown the query type to be read-only."""
+        check_params(params)
 
         @unit_of_work(timeout=timeout_ms / 1000)
         async def work(tx: AsyncManagedTransaction) -> tuple[list[str], list[list[Any]], bool]:
@@ -85,6 +86,8 @@ class Neo4jBackend:
     async def _run(
         self, query: str, params: Params | None, access: str, timeout_s: float
     ) -> list[Record]:
+        check_params(params)
+
         @unit_of_work(timeout=timeout_s)
         async def work(tx: AsyncManagedTransaction) -> list[Record]:
             result = await tx.run(query, dict(params or {}))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from graph.repos import Repositories
 from schema.build import MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_TOKENS
@@ -15,7 +17,7 @@ from schema.cost import MAX_COST
 from server.guard import MAX_BODY_BYTES
 from server.settings import Env, Settings
 from tests.utils.apps import client_of, running
-from tests.utils.factories import make_board, make_user
+from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api, code
 
 
@@ -193,3 +195,89 @@ async def test_costly_queries_are_refused_before_they_run(api: Api, repos: Repos
     assert "errors" not in (await api.post(three)).json()
     four = "{ " + " ".join(f"c{i}: {copy}" for i in range(4)) + " }"
     assert (await api.error(four))["extensions"]["cost"] == 4 * 2600
+
+
+class SlowRelated:
+    """Pin.related made slow: stands in for work the cost limit cannot see (a slow store)."""
+
+    def __init__(self) -> None:
+        self.cancelled = asyncio.Event()
+
+    async def __call__(self, ctx: object, pin_id: str, first: int) -> list[object]:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+        return []
+
+
+@pytest.fixture
+def slow(monkeypatch: pytest.MonkeyPatch) -> SlowRelated:
+    fake = SlowRelated()
+    monkeypatch.setattr("resolvers.walked.related", fake)
+    return fake
+
+
+async def related_query(repos: Repositories) -> bytes:
+    owner = await make_user(repos)
+    pin = await make_pin(repos, owner, await make_board(repos, owner))
+    return json.dumps({"query": f'{{ pin(id: "{pin.id}") {{ related {{ id }} }} }}'}).encode()
+
+
+async def test_an_operation_past_its_time_limit_is_stopped(
+    api: Api, repos: Repositories, slow: SlowRelated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("server.graphql.EXECUTION_LIMIT_S", 0.5)
+    body = await related_query(repos)
+    response = await api.http.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "time limit" in error["message"]
+    assert slow.cancelled.is_set()
+
+
+async def test_work_stops_when_the_client_goes_away(
+    app: Starlette, repos: Repositories, slow: SlowRelated
+) -> None:
+    body = await related_query(repos)
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, object]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(0.3)  # then the client hangs up
+        return {"type": "http.disconnect"}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "root_path": "",
+        "query_string": b"", "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 4321), "server": ("testserver", 80),
+    }  # fmt: skip
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    assert slow.cancelled.is_set()  # the resolver was stopped, not left to run for a minute
+    assert sent[0]["status"] == 499
+
+
+async def test_each_operation_of_a_batch_counts_against_the_rate_limit(
+    settings: Settings, repos: Repositories
+) -> None:
+    strict = settings.model_copy(update={"rate_limit_user": "3/minute"})
+    batch = [{"query": "{ me { id } }"}, {"query": "{ me { handle } }"}]
+    async with running(strict) as app, client_of(app) as http:
+        api = Api(http, strict)
+        token = {"Authorization": f"Bearer {api.token(await make_user(repos))}"}
+        first = await http.post("/graphql", json=batch, headers=token)
+        assert first.status_code == 200  # two of three
+        second = await http.post("/graphql", json=batch, headers=token)
+        assert second.status_code == 429  # three and four: over
+        assert second.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
