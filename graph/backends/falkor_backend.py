@@ -56,7 +56,8 @@ class FalkorBackend:
         try:
             db = await asyncio.to_thread(make_client)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-            raise Unavailable(f"the graph store does not answer at {parts.netloc}") from error
+            where = f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"  # not the password
+            raise Unavailable(f"the graph store does not answer at {where}") from error
         return cls(db, graph=graph, timeout_ms=timeout_ms)
 
     async def read(
