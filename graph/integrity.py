@@ -48,16 +48,16 @@ RETURN count(p) AS n,
        collect(p.id + ' has ' + toString(creators) + ' creators')[0..{EXAMPLES}] AS examples
 """
 
-CHECKS = {
-    "OWNS joins a user to a board": OWNS_WRONG_ENDS,
-    "CREATED joins a user to a pin": CREATED_WRONG_ENDS,
-    "SAVED_TO joins a pin to a board": SAVED_TO_WRONG_ENDS,
-    "TAGGED joins a pin to a topic": TAGGED_WRONG_ENDS,
-    "ABOUT joins a board to a topic": ABOUT_WRONG_ENDS,
-    "FOLLOWS joins a user to a user, board or topic": FOLLOWS_WRONG_ENDS,
-    "every board has one owner": BOARDS_WITHOUT_ONE_OWNER,
-    "every pin has one creator, the one its creatorId names": PINS_WITHOUT_ONE_CREATOR,
-}
+RULES = (
+    ("OWNS joins a user to a board", OWNS_WRONG_ENDS),
+    ("CREATED joins a user to a pin", CREATED_WRONG_ENDS),
+    ("SAVED_TO joins a pin to a board", SAVED_TO_WRONG_ENDS),
+    ("TAGGED joins a pin to a topic", TAGGED_WRONG_ENDS),
+    ("ABOUT joins a board to a topic", ABOUT_WRONG_ENDS),
+    ("FOLLOWS joins a user to a user, board or topic", FOLLOWS_WRONG_ENDS),
+    ("every board has one owner", BOARDS_WITHOUT_ONE_OWNER),
+    ("every pin has one creator, the one its creatorId names", PINS_WITHOUT_ONE_CREATOR),
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Finding:
 async def check(backend: GraphBackend, *, timeout_ms: int = 600_000) -> list[Finding]:
     """Every rule, with how many items break it (0 for a sound graph)."""
     findings = []
-    for rule, query in CHECKS.items():
+    for rule, query in RULES:
         rows = await backend.read(query, {}, timeout_ms=timeout_ms)
         count = int(rows[0]["n"]) if rows else 0
         findings.append(Finding(rule, count, list(rows[0]["examples"]) if count else []))

@@ -51,8 +51,15 @@ MATCH (p:Pin {{id: pinId}})
 {_NEWEST_FIRST}"""
 # What a user did lately, for walk-based personalisation: their saves and engagements.
 RECENT_SAVES = """
+MATCH (:User {id: $viewer})-[:OWNS]->(:Board)<-[s:SAVED_TO]-(p:Pin)
+RETURN p.id AS id, max(s.at) AS at
+ORDER BY at DESC
+LIMIT $limit
+"""
+RECENT_PUBLIC_SAVES = """
 MATCH (:User {id: $viewer})-[:OWNS]->(b:Board)<-[s:SAVED_TO]-(p:Pin)
-WHERE $withSecret OR b.privacy = 'PUBLIC'
+WITH b, s, p
+WHERE b.privacy = 'PUBLIC'
 RETURN p.id AS id, max(s.at) AS at
 ORDER BY at DESC
 LIMIT $limit
@@ -90,7 +97,9 @@ class FeedRepo:
         """What the user did lately. `public_only` leaves out their saves to secret boards:
         a recommendation job must not be steered by them (the user's own feed may)."""
         params = {"viewer": viewer, "limit": limit}
-        saves = await self.backend.read(RECENT_SAVES, {**params, "withSecret": not public_only})
+        saves = await self.backend.read(
+            RECENT_PUBLIC_SAVES if public_only else RECENT_SAVES, params
+        )
         engagements = await self.backend.read(RECENT_ENGAGEMENTS, params)
         topics = await self.backend.read(FOLLOWED_TOPIC_NAMES, {"viewer": viewer})
         return Signals(

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from graph.backends.base import Dialect
 from graph.backends.connect import open_backend
 from graph.migrate import migrate
-from graph.repos.dialect import SEARCH_COUNT, SEARCH_PINS
+from graph.repos.dialect import SEARCH_COUNT, SEARCH_PINS, SEARCH_VISIBLE_PINS
 from server.embedded import Endpoints
 from tests.utils.cypherlint import PARAM, neo4j_statements
 
@@ -42,11 +42,18 @@ def repository_statements() -> list[tuple[str, str]]:
     found = [
         (name, text)
         for name, text in neo4j_statements()
-        if name.startswith("graph.") and ".SEARCH_" not in name
+        # The integrity checks read the whole graph on purpose (`pingraph doctor`).
+        if name.startswith("graph.")
+        and ".SEARCH_" not in name
+        and not name.startswith("graph.integrity.")
     ]
     falkor = [
         (f"graph.repos.dialect.{name}[falkordb]", texts[Dialect.FALKORDB])
-        for name, texts in (("SEARCH_PINS", SEARCH_PINS), ("SEARCH_COUNT", SEARCH_COUNT))
+        for name, texts in (
+            ("SEARCH_PINS", SEARCH_PINS),
+            ("SEARCH_VISIBLE_PINS", SEARCH_VISIBLE_PINS),
+            ("SEARCH_COUNT", SEARCH_COUNT),
+        )
     ]
     return [*found, *falkor]
 

@@ -70,7 +70,7 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
             except httpx.TransportError:
                 time.sleep(0.2)
         assert status == 200
-        assert len(_redis_servers_under(tmp_path)) == 2
+        assert len(_redis_servers_under(tmp_path)) == 3  # graph, its replica, cache
         # Start-up applied the migrations and loaded the demo graph into the empty store.
         state = json.loads((tmp_path / "embedded" / "services.json").read_text())
         password = (tmp_path / "embedded" / "password").read_text().strip()
