@@ -3,5 +3,14 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.exceptions import BusyLoadingError, ReadOnlyError
 
-REDIS_ERRORS = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
+# A replica that refuses writes during a failover, or a Redis still loading its data, is
+# away too: a write's cache invalidation is then remembered and redone, not dropped.
+REDIS_ERRORS = (
+    aioredis.ConnectionError,
+    aioredis.TimeoutError,
+    OSError,
+    ReadOnlyError,
+    BusyLoadingError,
+)

@@ -2,10 +2,11 @@
 
 Each consumer (walk deltas, feed refresh, ...) has its own group on the event stream, so each
 sees every event once per group however many server processes run it; within a group the
-processes share the work. An entry is acknowledged only after its handler finished, and
-marked done by event id first, so an entry delivered twice (a crash between the handler and
-the acknowledgement) is handled once. Entries a crashed process had read but not
-acknowledged are reclaimed with XAUTOCLAIM by whichever process of the group looks next.
+processes share the work. An entry is acknowledged, and its event id marked done, only after
+its handler finished: an event published twice is handled once, while an entry whose process
+died between handling and acknowledging is handled again (handlers are idempotent). Entries a
+crashed process had read but not acknowledged are reclaimed with XAUTOCLAIM by whichever
+process of the group looks next.
 """
 
 from __future__ import annotations
@@ -63,12 +64,15 @@ class ConsumerRunner:
         self.claim_idle_ms = claim_idle_ms
         self.on_event = on_event or (lambda group, outcome: None)
         self._group_ready = False
+        self._group_from = "$"  # a new group starts with the events published from now on
 
     @property
     def group(self) -> str:
         return self.consumer.group
 
     async def run(self) -> None:
+        """Consume until cancelled. Nothing stops it for good: Redis away, a failover, a
+        stream lost with a Redis restart are waited out."""
         while True:
             try:
                 await self.step(self.block_ms)
@@ -78,9 +82,18 @@ class ConsumerRunner:
                 log.warning("event consumer waits for Redis", group=self.group, error=str(error))
                 await asyncio.sleep(1.0)
             except aioredis.ResponseError as error:
-                if "NOGROUP" not in str(error):
-                    raise
-                self._group_ready = False  # the stream was lost (Redis restarted empty)
+                if "NOGROUP" in str(error):
+                    # The stream was lost (Redis restarted empty) and has started again: its
+                    # first entries, an EventsLost marker among them, are for us too.
+                    self._group_ready, self._group_from = False, "0"
+                    continue
+                log.exception("event consumer failed; retrying", group=self.group)
+                self.on_event(self.group, "error")
+                await asyncio.sleep(1.0)
+            except Exception:
+                log.exception("event consumer failed; retrying", group=self.group)
+                self.on_event(self.group, "error")
+                await asyncio.sleep(1.0)
 
     async def leave(self) -> None:
         """On a clean shutdown: drop this consumer's name from the group unless it still has
@@ -121,8 +134,9 @@ class ConsumerRunner:
         if self._group_ready:
             return
         try:
-            # "$": a new group starts with the events published from now on.
-            await self.cache.xgroup_create(self.stream, self.group, id="$", mkstream=True)
+            await self.cache.xgroup_create(
+                self.stream, self.group, id=self._group_from, mkstream=True
+            )
         except aioredis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise

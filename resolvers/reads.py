@@ -43,7 +43,7 @@ async def user(ctx: Context, id_: str | None, handle: str | None) -> User | None
 
 async def topic(ctx: Context, name: str) -> Topic | None:
     try:
-        return await ctx.repos.topics.get(name)
+        return await ctx.repos.topics.get(name, ctx.viewer_id)
     except NotFound:
         return None
 

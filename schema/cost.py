@@ -28,11 +28,13 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
 )
 from graphql.utilities import value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
 
-from graph.model import MAX_PAGE
+from graph.model import MAX_PAGE, MAX_TOPICS
 
 MAX_COST = 10_000  # objects one operation may return, at most
 
@@ -112,6 +114,9 @@ def _cost(
             first = _first(field, definition.args["first"].default_value, variables)
             count *= min(max(first, 0), MAX_PAGE)
             total += count
+        elif is_list_type(get_nullable_type(definition.type)) and not _is_connection(owner):
+            count *= MAX_TOPICS  # the only other lists without `first`: a pin's or board's topics
+            total += count
         child = get_named_type(definition.type)
         if field.selection_set is not None and isinstance(child, GraphQLObjectType):
             total += _cost(field.selection_set, child, count, fragments, variables, visiting)
@@ -141,6 +146,11 @@ def _fields(
             visiting.discard(name)
 
 
+def _is_connection(parent: GraphQLObjectType) -> bool:
+    """A connection's `edges` hold the `first` objects its field already counted."""
+    return parent.name.endswith("Connection")
+
+
 def _first(field: FieldNode, default: Any, variables: Mapping[str, Any]) -> int:
     for argument in field.arguments or ():
         if argument.name.value != "first":
@@ -152,6 +162,8 @@ def _first(field: FieldNode, default: Any, variables: Mapping[str, Any]) -> int:
             given = int(value.value)
         else:
             given = default
+        if isinstance(given, float) and given.is_integer():
+            given = int(given)  # GraphQL coerces 100.0 to the Int 100
         return given if isinstance(given, int) and not isinstance(given, bool) else _int(default)
     return _int(default)
 

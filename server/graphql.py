@@ -5,6 +5,7 @@ rate limits, a body size cap, a time limit, and the one place where errors becom
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ import orjson
 import strawberry
 import structlog
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -23,6 +24,7 @@ from strawberry.types import ExecutionResult
 from domain.errors import BadInput, DomainError, RateLimited
 from domain.identity import Viewer
 from resolvers.context import Context
+from schema.build import MAX_TOKENS
 from server.guard import BodyTooLarge, admit, capped_request, charge, error_response
 from server.services import Services
 
@@ -55,7 +57,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             if isinstance(body, list) and len(body) > 1:  # each operation of a batch counts
                 await charge(request, viewer, "graphql", cost=len(body) - 1)
             try:
-                response = await self.bounded(request)
+                if may_write(request, body):
+                    # Never cancelled: a write whose transaction committed must also publish
+                    # its event (cache versions, walk deltas), or they would be lost.
+                    response = await self.answer(request)
+                else:
+                    response = await self.bounded(request)
             finally:
                 await request.close()  # uploaded files are spooled to temporary files
         except HTTPException as error:
@@ -69,7 +76,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def bounded(self, request: Request) -> Response:
-        """Answer within EXECUTION_LIMIT_S, and stop working as soon as the client is gone."""
+        """Answer a read within EXECUTION_LIMIT_S, and stop working as soon as the client is
+        gone. (Writes are never cancelled: see `__call__`.)"""
         await request.body()  # all of it first: waiting for a disconnect must take no body
         work = asyncio.ensure_future(self.answer(request))
         gone = asyncio.ensure_future(disconnected(request))
@@ -149,6 +157,29 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if result.extensions:
             answer["extensions"] = result.extensions
         return answer
+
+
+def may_write(request: Request, body: object) -> bool:
+    """Whether the request may run a mutation (multipart requests are uploads for one)."""
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        return True
+    operations = body if isinstance(body, list) else [body]
+    return any(
+        isinstance(op, dict) and isinstance(op.get("query"), str) and has_mutation(op["query"])
+        for op in operations
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def has_mutation(query: str) -> bool:
+    try:
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return False  # strawberry refuses it before anything runs
+    return any(
+        isinstance(node, OperationDefinitionNode) and node.operation is OperationType.MUTATION
+        for node in document.definitions
+    )
 
 
 async def disconnected(request: Request) -> None:

@@ -2,8 +2,10 @@
 
 Writes reach every server's walk graph in two hops: this consumer group turns each
 committed save, unsave, pin delete and board change into a delta on the walk delta stream
-(`walks/deltas.py`), which every server process follows (`walks/live.py`). Replaying an event
-is harmless: applying a delta twice changes nothing.
+(`walks/deltas.py`), which every server process follows (`walks/live.py`). Applying a delta
+twice changes nothing. Deltas that arrive out of order (an entry reclaimed from a crashed
+consumer after later ones were handled) can leave a public edge that was removed, until the
+next rebuild; saves to boards that are not public never enter (the reader asks the store).
 """
 
 from __future__ import annotations

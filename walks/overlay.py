@@ -45,11 +45,12 @@ class Folded:
     boards: set[str] = field(default_factory=set)  # to be replaced by the store's truth
 
     def boards_to_read(self, graph: WalkGraph) -> set[str]:
-        """Boards whose truth the merge needs: changed ones, and new boards saved to (the
-        store says whether they are public, and gives their topics and owner language)."""
-        new = {board for (_, board), saved in self.edges.items() if saved}
-        known = set(_known(graph.board_ids, new))
-        return self.boards | (new - known)
+        """Boards whose truth the merge needs: changed ones, and boards saved to that the
+        graph has no edges of: new ones, and ones that left (made secret, emptied), whose
+        empty rows stay until the next snapshot. The store says whether they are public,
+        and gives their topics and owner language."""
+        saved_to = {board for (_, board), saved in self.edges.items() if saved}
+        return self.boards | (saved_to - _linked(graph, saved_to))
 
 
 def fold(deltas: Iterable[Delta]) -> Folded:
@@ -206,8 +207,10 @@ def _inverse(remap: NDArray[np.int64] | None) -> Callable[[int], int]:
     return back
 
 
-def _known(ids: NDArray[np.bytes_], values: set[str]) -> list[str]:
-    return list(_Index(ids).many(values))
+def _linked(graph: WalkGraph, boards: set[str]) -> set[str]:
+    """Which of `boards` the graph has with at least one edge (a public board)."""
+    found = _Index(graph.board_ids).many(boards)
+    return {b for b, i in found.items() if graph.board_ptr[i + 1] > graph.board_ptr[i]}
 
 
 def _union(

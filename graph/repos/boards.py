@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import Forbidden, NotFound
-from domain.ids import new_id
+from domain.ids import new_id, opaque_id
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
@@ -148,7 +148,7 @@ ORDER BY t.name
 
 
 def _topic_params(names: list[str]) -> list[dict[str, str]]:
-    return [{"name": name, "id": new_id()} for name in names]
+    return [{"name": name, "id": opaque_id()} for name in names]
 
 
 class BoardRepo:

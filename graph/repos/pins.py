@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import BadInput, Forbidden, NotFound
-from domain.ids import new_id
+from domain.ids import new_id, opaque_id
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
@@ -246,7 +246,7 @@ class PinRepo:
                 "now": now_ms(),
                 # Absent values stay absent rather than stored as nulls.
                 "optional": {k: v for k, v in optional.items() if v is not None},
-                "topics": [{"name": n, "id": new_id()} for n in topic_names(new.topics)],
+                "topics": [{"name": n, "id": opaque_id()} for n in topic_names(new.topics)],
             },
         )
         if not rows:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from domain.errors import BadInput, NotFound
-from domain.ids import new_id
+from domain.ids import opaque_id
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
 from graph.model import Page, Pin, Topic, now_ms, topic_name
 from graph.repos.cypher import (
+    BOARD_VISIBLE,
     Listing,
     after,
     count_map,
@@ -62,6 +63,13 @@ RETURN t {{.*}} AS item, f.at AS sortKey, t.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
+HAS_FOLLOWER = "MATCH (:Topic {name: $name})<-[:FOLLOWS]-(u:User) RETURN u.id AS id LIMIT 1"
+HAS_VISIBLE_BOARD = f"""
+MATCH (:Topic {{name: $name}})<-[:ABOUT]-(b:Board)<-[:OWNS]-(o:User)
+WHERE {BOARD_VISIBLE}
+RETURN b.id AS id
+LIMIT 1
+"""
 FOLLOWED_COUNT = """
 MATCH (:User {id: $id})-[:FOLLOWS]->(t:Topic)
 RETURN count(t) AS n
@@ -78,20 +86,30 @@ class TopicRepo:
         self.backend = backend
         self.events = events
 
-    async def get(self, name: str) -> Topic:
+    async def get(self, name: str, viewer: str | None) -> Topic:
+        """A topic the viewer can know of: one with a follower, or a pin or board the viewer
+        sees. A topic named only by secret pins or boards is someone's secret: NotFound."""
         try:
             clean = topic_name(name)
         except BadInput:
             raise NotFound(f"no topic {name!r}") from None
         rows = await self.backend.read(BY_NAME, {"name": clean})
-        if not rows:
+        if not rows or not await self._known_to(clean, viewer):
             raise NotFound(f"no topic {clean!r}")
         return Topic.from_row(rows[0]["item"])
+
+    async def _known_to(self, name: str, viewer: str | None) -> bool:
+        params = {"name": name, "viewer": viewer}
+        if await self.backend.read(HAS_FOLLOWER, params):
+            return True
+        if await self.backend.read(HAS_VISIBLE_BOARD, params):
+            return True
+        return bool((await self.pins(name, viewer, 1, None)).items)
 
     async def follow(self, viewer: str, name: str) -> Topic:
         """Follow a topic by name, creating it if it is new."""
         rows = await self.backend.write(
-            FOLLOW, {"viewer": viewer, "name": topic_name(name), "id": new_id(), "now": now_ms()}
+            FOLLOW, {"viewer": viewer, "name": topic_name(name), "id": opaque_id(), "now": now_ms()}
         )
         if not rows:
             raise NotFound(f"no user {viewer!r}")

@@ -11,9 +11,12 @@ import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
+from domain.identity import Role
 from graph.repos import Repositories
+from resolvers import writes
 from schema.build import MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_TOKENS
 from schema.cost import MAX_COST
+from server.auth import issue_token
 from server.guard import MAX_BODY_BYTES
 from server.settings import Env, Settings
 from tests.utils.apps import client_of, running
@@ -188,6 +191,7 @@ async def test_costly_queries_are_refused_before_they_run(api: Api, repos: Repos
         "{ edges { node { boards(first: $n) { totalCount } } } } }"
     )
     assert code(await api.error(nested, {"n": 100})) == "BAD_USER_INPUT"  # 100 + 10,000
+    assert code(await api.error(nested, {"n": 100.0})) == "BAD_USER_INPUT"  # coerced to 100
     assert "errors" not in (await api.post(nested, {"n": 20})).json()
     # Aliased copies add up: each of these is 100 + 100 * 25 = 2,600.
     copy = 'searchPins(query: "x", first: 100) { edges { node { boards { totalCount } } } }'
@@ -195,6 +199,12 @@ async def test_costly_queries_are_refused_before_they_run(api: Api, repos: Repos
     assert "errors" not in (await api.post(three)).json()
     four = "{ " + " ".join(f"c{i}: {copy}" for i in range(4)) + " }"
     assert (await api.error(four))["extensions"]["cost"] == 4 * 2600
+    # Lists without `first` (topics, at most 10) multiply too: 100 + 100 * 10 * 99.
+    topics = (
+        '{ searchPins(query: "x", first: 100) { edges { node { topics '
+        "{ pins(first: 99) { totalCount } } } } } }"
+    )
+    assert (await api.error(topics))["extensions"]["cost"] == 100 + 1000 + 1000 * 99
 
 
 class SlowRelated:
@@ -281,3 +291,45 @@ async def test_each_operation_of_a_batch_counts_against_the_rate_limit(
         second = await http.post("/graphql", json=batch, headers=token)
         assert second.status_code == 429  # three and four: over
         assert second.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_write_is_finished_even_when_the_client_goes_away(
+    app: Starlette, repos: Repositories, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelling a mutation after its transaction committed would lose its event (cache
+    versions, walk deltas); a write runs to its end and publishes."""
+    real = writes.create_board
+    finished = asyncio.Event()
+
+    async def slow_create(*args: object, **kwargs: object) -> object:
+        await asyncio.sleep(0.6)  # the client is gone by now
+        board = await real(*args, **kwargs)  # type: ignore[arg-type]
+        finished.set()
+        return board
+
+    monkeypatch.setattr("resolvers.writes.create_board", slow_create)
+    user = await make_user(repos)
+    token = issue_token(app.state.settings.jwt_secret.get_secret_value(), user.id, [Role.USER], 60)
+    body = json.dumps({"query": 'mutation { createBoard(input: {name: "kept"}) { id } }'})
+    incoming = [{"type": "http.request", "body": body.encode(), "more_body": False}]
+
+    async def receive() -> dict[str, object]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(0.1)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        return None
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "root_path": "",
+        "query_string": b"", "client": ("127.0.0.1", 4322), "server": ("testserver", 80),
+        "headers": [(b"content-type", b"application/json"),
+                    (b"authorization", f"Bearer {token}".encode())],
+    }  # fmt: skip
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    assert finished.is_set()
+    boards = await repos.boards.of_user(user.id, user.id, 5, None)
+    assert [board.name for board in boards.items] == ["kept"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import pytest
 import redis.asyncio as aioredis
@@ -141,3 +142,38 @@ async def test_an_unreadable_entry_is_skipped(
     )
     await drain(runner)
     assert handled == ["after"]
+
+
+async def test_a_stream_lost_with_redis_is_followed_again_from_its_start(
+    services: Services, stream: str
+) -> None:
+    """Redis restarted empty: the next publish starts the stream again with an EventsLost
+    marker first, and the consumer, finding its group gone, reads that new stream whole."""
+    seen: list[EventType] = []
+
+    async def handle(event: Event) -> None:
+        seen.append(event.type)
+
+    runner = ConsumerRunner(services.cache, Consumer(group_name(), handle), stream=stream,
+                            block_ms=50)  # fmt: skip
+    await runner.step(block_ms=0)  # the group starts here
+    task = asyncio.create_task(runner.run())
+    try:
+        bus = EventBus(services.cache, stream=stream)
+        await bus.publish(Event(EventType.PIN_SAVED, pin="p", board="b"))
+        await _until(lambda: len(seen) == 1)
+        await services.cache.delete(stream)  # what a restart of the embedded cache does
+        bus._lost = True  # the write that failed meanwhile
+        await bus.publish(Event(EventType.PIN_UNSAVED, pin="p", board="b"))
+        await _until(lambda: len(seen) == 3)
+        assert seen == [EventType.PIN_SAVED, EventType.EVENTS_LOST, EventType.PIN_UNSAVED]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    give_up = asyncio.get_running_loop().time() + 20
+    while not condition():
+        assert asyncio.get_running_loop().time() < give_up, "the consumer never got there"
+        await asyncio.sleep(0.02)

@@ -104,7 +104,7 @@ async def test_batch_getters_for_loaders(repos: Repositories) -> None:
     topic = unique_handle("t")
     await make_pin(repos, owner, secret, topics=[topic])
     await make_pin(repos, owner, public, topics=[topic])
-    found = await repos.topics.get(topic)
+    found = await repos.topics.get(topic, None)
     assert await repos.topics.pin_counts([found.id], other.id) == {found.id: 1}
     assert await repos.topics.pin_counts([found.id], owner.id) == {found.id: 2}
     await repos.topics.follow(other.id, topic)

@@ -173,7 +173,7 @@ async def test_topics(repos: Repositories) -> None:
     user = await make_user(repos)
     board = await make_board(repos, user)
     pin = await make_pin(repos, user, board, topics=["Mid Century"])
-    topic = await repos.topics.get("  MID   century ")
+    topic = await repos.topics.get("  MID   century ", None)
     assert topic.name == "mid century"
     assert [p.id for p in (await repos.topics.pins("mid century", None, 10, None)).items] == [
         pin.id
@@ -186,7 +186,7 @@ async def test_topics(repos: Repositories) -> None:
     await repos.topics.unfollow(user.id, "brand new topic")
     assert await repos.topics.follower_counts([followed.id]) == {followed.id: 0}
     with pytest.raises(NotFound):
-        await repos.topics.get("no such topic here")
+        await repos.topics.get("no such topic here", None)
 
 
 async def test_lists_skip_many_hidden_pins_and_stay_resumable(

@@ -131,3 +131,21 @@ def test_walks_reach_a_pin_only_after_its_save_is_merged() -> None:
     result = engine.run_sync(query)
     assert {hit.pin_id for hit in result.items} == {pins[1], pins[2]}
     assert result.graph_version == f"{graph.version}+1"
+
+
+def test_a_save_to_a_board_that_left_is_checked_again() -> None:
+    """A board made secret keeps an empty row until the next snapshot; a later save to it
+    must not count as a save to a public board (a review found such pins reachable)."""
+    rng = random.Random(3)
+    p1, p2, hidden = ulids(3, rng)
+    b1, b2 = ulids(2, rng)
+    graph = built({(p1, b1), (p2, b2), (p1, b2)})
+    secret = merge(graph, fold([Delta(BOARD, board=b2)]), {}, 1)  # the store: not public
+    assert edge_set(secret) == {(p1, b1)}
+    folded = fold([Delta(SAVE, hidden, b2)])
+    assert folded.boards_to_read(secret) == {b2}  # asked again, though its id is known
+    later = merge(secret, folded, {}, 1)  # still secret
+    assert edge_set(later) == {(p1, b1)}
+    assert later.pin_index([hidden])[1] == [hidden]  # unknown to walks
+    public_again = merge(secret, folded, {b2: BoardRow(b2, "en", [], [hidden, p2])}, 1)
+    assert edge_set(public_again) == {(p1, b1), (hidden, b2), (p2, b2)}
