@@ -22,7 +22,7 @@ def test_collects_every_repository_migration_and_seed_statement() -> None:
         assert expected in names
     assert not any("falkordb" in name for name in names)
     assert sum(name.startswith("migrations/neo4j/") for name in names) >= 10
-    assert len(names) >= 80
+    assert len(names) >= 100
 
 
 def test_every_neo4j_statement_passes_neo4j_front_end(linter: Path) -> None:
