@@ -37,14 +37,14 @@ class Settings(BaseSettings):
 
     env: Env = Env.DEV
     data_dir: Path = Path("data")
-    graph_url: str = EMBEDDED
+    graph_url: str = Field(default=EMBEDDED, repr=False)  # may hold a password
     graph_database: str | None = None
     # Where analysts' read-only queries run: a read replica. "embedded": the embedded
     # FalkorDB's replica, or the primary's URL itself for Neo4j (READ sessions are routed to
     # secondaries); an external FalkorDB primary needs a replica named here.
-    analyst_graph_url: str = EMBEDDED
-    redis_url: str = EMBEDDED
-    media_url: str = EMBEDDED
+    analyst_graph_url: str = Field(default=EMBEDDED, repr=False)  # may hold a password
+    redis_url: str = Field(default=EMBEDDED, repr=False)  # may hold a password
+    media_url: str = Field(default=EMBEDDED, repr=False)  # may hold a password
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

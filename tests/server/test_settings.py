@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import DEV_JWT_SECRET, Env, SettingsError, load_settings
+from server.settings import DEV_JWT_SECRET, Env, Settings, SettingsError, load_settings
 
 
 def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,3 +60,15 @@ def test_rate_limits_must_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PINGRAPH_RATE_LIMIT_USER", "lots")
     with pytest.raises(SettingsError, match="PINGRAPH_RATE_LIMIT_USER: 'lots' is not a rate"):
         load_settings()
+
+
+def test_store_passwords_stay_out_of_the_settings_repr() -> None:
+    settings = Settings(
+        graph_url="falkordb://:graph-pw@db:6379",
+        analyst_graph_url="falkordb://:replica-pw@replica:6379",
+        redis_url="redis://:cache-pw@cache:6379/0",
+        media_url="s3://key:media-pw@minio:9000/pins",
+    )
+    shown = repr(settings) + str(settings)
+    assert not any(pw in shown for pw in ("graph-pw", "replica-pw", "cache-pw", "media-pw"))
+    assert settings.redis_url == "redis://:cache-pw@cache:6379/0"
