@@ -15,7 +15,7 @@ from server.services import Services, check_cache
 from server.settings import Settings
 
 READY_TIMEOUT_S = 3.0
-DEGRADABLE = ("cache",)
+DEGRADABLE = ("cache", "analyst")
 
 
 async def healthz(request: Request) -> Response:
@@ -29,6 +29,8 @@ async def readyz(request: Request) -> Response:
         "cache": check_cache(services.cache),
         "media": services.media.ping(),
     }
+    if services.analyst is not services.graph:  # the analysts' replica
+        checks["analyst"] = services.analyst.ping()
     results = await asyncio.gather(
         *(asyncio.wait_for(check, READY_TIMEOUT_S) for check in checks.values()),
         return_exceptions=True,
@@ -45,7 +47,8 @@ async def readyz(request: Request) -> Response:
             parts[name] = {"ok": True}
     broken = [name for name, part in parts.items() if not part["ok"]]
     # Without the cache the service still reads and writes (from the graph store, with rate
-    # limits off): degraded, not down. Without the graph store or images it is not ready.
+    # limits off), and without the analysts' replica only /cypher is off: degraded, not
+    # down. Without the graph store or images it is not ready.
     degraded = [name for name in broken if name in DEGRADABLE]
     failing = [name for name in broken if name not in DEGRADABLE]
     body = {"ready": not failing, "failing": failing, "degraded": degraded, "checks": parts}

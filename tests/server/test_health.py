@@ -24,7 +24,7 @@ async def test_readyz_checks_every_part(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["ready"] is True
-    assert set(body["checks"]) == {"graph", "cache", "media"}
+    assert set(body["checks"]) == {"graph", "cache", "media", "analyst"}
 
 
 async def test_readyz_reports_a_missing_cache_as_degraded(settings: Settings) -> None:
