@@ -392,3 +392,22 @@ async def test_fuzz_media_upload(api: Api, user: User, data: bytes) -> None:
         "/media", files={"file": ("upload", data, "image/png")}, headers=bearer(api, user)
     )
     assert_client_error_at_most(response)
+
+
+async def test_an_answer_that_echoes_a_lone_surrogate_is_still_json(
+    api: Api, repos: Repositories
+) -> None:
+    """Found by the fuzzer: an error message quoting a client's bad field name held a lone
+    surrogate, which orjson cannot encode."""
+    user = await make_user(repos)
+    body = {
+        "query": "mutation($input: CreateBoardInput!) { createBoard(input: $input) { id } }",
+        "variables": {"input": {"\ud800": None}},
+    }
+    response = await api.http.post(
+        "/graphql",
+        content=json.dumps(body).encode(),  # as \\ud800: JSON text may escape a lone surrogate
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api.token(user)}"},
+    )
+    assert response.status_code in (200, 400)
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
