@@ -81,16 +81,12 @@ class ConsumerRunner:
             except REDIS_ERRORS as error:
                 log.warning("event consumer waits for Redis", group=self.group, error=str(error))
                 await asyncio.sleep(1.0)
-            except aioredis.ResponseError as error:
-                if "NOGROUP" in str(error):
+            except Exception as error:
+                if isinstance(error, aioredis.ResponseError) and "NOGROUP" in str(error):
                     # The stream was lost (Redis restarted empty) and has started again: its
                     # first entries, an EventsLost marker among them, are for us too.
                     self._group_ready, self._group_from = False, "0"
                     continue
-                log.exception("event consumer failed; retrying", group=self.group)
-                self.on_event(self.group, "error")
-                await asyncio.sleep(1.0)
-            except Exception:
                 log.exception("event consumer failed; retrying", group=self.group)
                 self.on_event(self.group, "error")
                 await asyncio.sleep(1.0)

@@ -35,6 +35,7 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Self
@@ -355,34 +356,40 @@ def _answers(port: int, password: str) -> bool:
 
 
 def _wait_ready(port: int, password: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise EmbeddedError(_last_log_line(log_path))
-        if _answers(port, password):
-            return
-        time.sleep(0.05)
-    raise EmbeddedError(f"no answer on 127.0.0.1:{port} after {START_TIMEOUT_S:.0f}s")
+    _wait_until(lambda: _answers(port, password), proc, log_path,
+                f"no answer on 127.0.0.1:{port} after {START_TIMEOUT_S:.0f}s")  # fmt: skip
 
 
 def _wait_synced(port: int, password: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
     """Wait until the replica has copied the primary, so analysts see its data at once."""
     client = redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=1)
-    deadline = time.monotonic() + START_TIMEOUT_S
+
+    def synced() -> bool:
+        try:
+            info = client.info("replication")
+        except redis.RedisError:
+            return False
+        return info.get("master_link_status") == "up" and not info.get("master_sync_in_progress")
+
     try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise EmbeddedError(_last_log_line(log_path))
-            with contextlib.suppress(redis.RedisError):
-                info = client.info("replication")
-                if info.get("master_link_status") == "up" and not info.get(
-                    "master_sync_in_progress"
-                ):
-                    return
-            time.sleep(0.05)
+        _wait_until(synced, proc, log_path,
+                    f"the graph replica did not sync within {START_TIMEOUT_S:.0f}s")  # fmt: skip
     finally:
         client.close()
-    raise EmbeddedError(f"the graph replica did not sync within {START_TIMEOUT_S:.0f}s")
+
+
+def _wait_until(
+    done: Callable[[], bool], proc: subprocess.Popen[bytes], log_path: Path, timeout: str
+) -> None:
+    """Poll `done` until it holds; the server's own last words if it exits meanwhile."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmbeddedError(_last_log_line(log_path))
+        if done():
+            return
+        time.sleep(0.05)
+    raise EmbeddedError(timeout)
 
 
 def _last_log_line(log_path: Path) -> str:

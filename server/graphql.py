@@ -5,6 +5,7 @@ rate limits, a body size cap, a time limit, and the one place where errors becom
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 from typing import Any
@@ -34,6 +35,10 @@ INTERNAL_MESSAGE = "internal error; quote the X-Request-ID header when reporting
 # Longest an operation may run. Within the cost limit an operation takes milliseconds; this
 # bounds what the limit cannot see (a slow store, a pathological search).
 EXECUTION_LIMIT_S = 15.0
+# The JSON body this request's task parsed, by the very bytes object Starlette keeps.
+PARSED_BODY: contextvars.ContextVar[tuple[bytes, object] | None] = contextvars.ContextVar(
+    "parsed_body", default=None
+)
 MULTIPART_ERRORS = (AttributeError, TypeError, ValueError, IndexError, KeyError, RecursionError)
 
 
@@ -116,6 +121,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         ):
             raise refusal
         return operations  # type: ignore[return-value]  # a batch is a list (strawberry allows it)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The request body was parsed once already (`refuse_unusable_json`): reuse it."""
+        parsed = PARSED_BODY.get()
+        if parsed is not None and parsed[0] is data:
+            return parsed[1]
+        return json.loads(data)
 
     def encode_json(self, data: object) -> bytes:
         """orjson, several times faster than json: less time on the loop. A lone surrogate
@@ -206,7 +218,9 @@ async def refuse_unusable_json(request: Request) -> object:
         return None
     if "application/json" not in request.headers.get("content-type", "").lower():
         return None
-    body = _parse_json(await request.body())
+    raw = await request.body()
+    body = _parse_json(raw)
+    PARSED_BODY.set((raw, body))  # this request's task only: strawberry reads it back
     if not isinstance(body, dict) and not (
         isinstance(body, list) and body and all(isinstance(item, dict) for item in body)
     ):

@@ -89,8 +89,16 @@ def _after_params(params: Params, key: list[Any] | None, limit: int) -> dict[str
 SCAN_ROUNDS = 20
 
 
+# The order of pin lists by creation, newest first (keyset: `after("p.createdAt", "p.id")`).
+NEWEST_PINS_FIRST = """
+RETURN p.createdAt AS sortKey, p.id AS sortId
+ORDER BY sortKey DESC, sortId DESC
+LIMIT $limit
+"""
+
+
 @dataclass(frozen=True)
-class Listing:
+class ListQuery:
     """A list query in two forms with the same parameters and `sortKey`, `sortId` rows:
     `candidates` leaves visibility to the caller, `visible` checks it in the query
     (`visible_pins()`, with `$viewer`)."""
@@ -101,7 +109,7 @@ class Listing:
 
 async def filtered_page[T](
     backend: GraphBackend,
-    listing: Listing,
+    listing: ListQuery,
     params: Params,
     *,
     viewer: str | None,

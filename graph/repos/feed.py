@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from graph.backends.base import GraphBackend
 from graph.model import Page, Pin
-from graph.repos.cypher import Listing, after, filtered_page, visible_pins
+from graph.repos.cypher import ListQuery, after, filtered_page, visible_pins
 from graph.repos.pins import visible_pins_of
 
 # Pattern comprehensions, not OPTIONAL MATCH + collect: each aggregation would group by the
@@ -89,7 +89,7 @@ class FeedRepo:
 
     async def home(self, viewer: str, first: int, after_: str | None) -> Page[Pin]:
         return await filtered_page(
-            self.backend, Listing(HOME, HOME_VISIBLE), {"viewer": viewer}, viewer=viewer,
+            self.backend, ListQuery(HOME, HOME_VISIBLE), {"viewer": viewer}, viewer=viewer,
             first=first, after_cursor=after_, visible=visible_pins_of(self.backend, viewer),
         )  # fmt: skip
 

@@ -28,8 +28,9 @@ from graph.model import (
 from graph.repos.boards import check_board_owner
 from graph.repos.cypher import (
     BOARD_ITEM,
+    NEWEST_PINS_FIRST,
     PIN_ITEM,
-    Listing,
+    ListQuery,
     after,
     count_map,
     fetch_by_ids,
@@ -74,21 +75,16 @@ OPTIONAL MATCH (:Pin {id: $pinId})-[s:SAVED_TO]->(b)
 DELETE s
 RETURN b.id AS boardId, count(s) AS removed
 """
-DELETE = """
-MATCH (:User {id: $viewer})-[:CREATED]->(p:Pin {id: $id})
+# Every board the pin leaves, secret ones included: their cached pages are stale.
+_DETACH_PIN = """
 OPTIONAL MATCH (p)-[:SAVED_TO]->(b:Board)
 WITH p, collect(b.id) AS boards
 DETACH DELETE p
 RETURN boards
 """
+DELETE = "MATCH (:User {id: $viewer})-[:CREATED]->(p:Pin {id: $id})" + _DETACH_PIN
 # An operator's takedown (abuse, copyright): whoever created the pin.
-TAKE_DOWN = """
-MATCH (p:Pin {id: $id})
-OPTIONAL MATCH (p)-[:SAVED_TO]->(b:Board)
-WITH p, collect(b.id) AS boards
-DETACH DELETE p
-RETURN boards
-"""
+TAKE_DOWN = "MATCH (p:Pin {id: $id})" + _DETACH_PIN
 CREATOR_OF = """
 MATCH (p:Pin {id: $id})
 OPTIONAL MATCH (c:User)-[:CREATED]->(p)
@@ -104,14 +100,9 @@ _PINS_OF_USER = f"""
 MATCH (:User {{id: $id}})-[:CREATED]->(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
 """
-_NEWEST_FIRST = """
-RETURN p.createdAt AS sortKey, p.id AS sortId
-ORDER BY sortKey DESC, sortId DESC
-LIMIT $limit
-"""
 # Candidates only: visibility is checked per page with BY_IDS (see cypher.filtered_page).
-OF_USER = _PINS_OF_USER + _NEWEST_FIRST
-VISIBLE_OF_USER = _PINS_OF_USER + visible_pins() + _NEWEST_FIRST
+OF_USER = _PINS_OF_USER + NEWEST_PINS_FIRST
+VISIBLE_OF_USER = _PINS_OF_USER + visible_pins() + NEWEST_PINS_FIRST
 BOARDS = f"""
 MATCH (:Pin {{id: $id}})-[s:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
 WHERE (b.privacy = 'PUBLIC' OR o.id = $viewer) AND {after("s.at", "b.id")}
@@ -289,10 +280,7 @@ class PinRepo:
         rows = await self.backend.write(DELETE, {"viewer": viewer, "id": pin_id})
         if not rows:
             await self._refuse_pin(viewer, pin_id)
-        boards = tuple(rows[0]["boards"])
-        await self.events.publish(
-            Event(EventType.PIN_DELETED, actor=viewer, pin=pin_id, boards=boards)
-        )
+        await self._deleted(pin_id, rows[0]["boards"], actor=viewer)
 
     async def take_down(self, pin_id: str) -> None:
         """Remove a pin whoever created it (`pingraph pins take-down`); the event names no
@@ -300,8 +288,11 @@ class PinRepo:
         rows = await self.backend.write(TAKE_DOWN, {"id": pin_id})
         if not rows:
             raise NotFound(f"no pin {pin_id!r}")
-        boards = tuple(rows[0]["boards"])
-        await self.events.publish(Event(EventType.PIN_DELETED, pin=pin_id, boards=boards))
+        await self._deleted(pin_id, rows[0]["boards"], actor="")
+
+    async def _deleted(self, pin_id: str, boards: list[str], *, actor: str) -> None:
+        event = Event(EventType.PIN_DELETED, actor=actor, pin=pin_id, boards=tuple(boards))
+        await self.events.publish(event)
 
     async def _refuse_pin(self, viewer: str, pin_id: str) -> None:
         """Explain why a write on a pin matched nothing; hidden pins stay unknown."""
@@ -320,7 +311,7 @@ class PinRepo:
         self, user_id: str, viewer: str | None, first: int, after_: str | None
     ) -> Page[Pin]:
         return await filtered_page(
-            self.backend, Listing(OF_USER, VISIBLE_OF_USER), {"id": user_id}, viewer=viewer,
+            self.backend, ListQuery(OF_USER, VISIBLE_OF_USER), {"id": user_id}, viewer=viewer,
             first=first, after_cursor=after_, visible=self.visible_to(viewer),
         )  # fmt: skip
 
@@ -382,7 +373,7 @@ class PinRepo:
     async def search(self, query: str, first: int, after_: str | None) -> Page[Pin]:
         """Full-text search over title and description; public pins only, for everyone."""
         dialect = self.backend.dialect
-        listing = Listing(SEARCH_PINS[dialect], SEARCH_VISIBLE_PINS[dialect])
+        listing = ListQuery(SEARCH_PINS[dialect], SEARCH_VISIBLE_PINS[dialect])
         return await filtered_page(
             self.backend, listing, {"q": search_text(dialect, search_words(query))},
             viewer=None, first=first, after_cursor=after_, visible=self.visible_to(None),

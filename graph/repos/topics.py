@@ -10,7 +10,8 @@ from graph.backends.base import GraphBackend
 from graph.model import Page, Pin, Topic, now_ms, topic_name
 from graph.repos.cypher import (
     BOARD_VISIBLE,
-    Listing,
+    NEWEST_PINS_FIRST,
+    ListQuery,
     after,
     count_map,
     filtered_page,
@@ -41,13 +42,8 @@ WITH t
 MATCH (t)<-[:TAGGED]-(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
 """
-_NEWEST_FIRST = """
-RETURN p.createdAt AS sortKey, p.id AS sortId
-ORDER BY sortKey DESC, sortId DESC
-LIMIT $limit
-"""
-PINS = _PINS_OF_TOPIC + _NEWEST_FIRST
-VISIBLE_PINS = _PINS_OF_TOPIC + visible_pins() + _NEWEST_FIRST
+PINS = _PINS_OF_TOPIC + NEWEST_PINS_FIRST
+VISIBLE_PINS = _PINS_OF_TOPIC + visible_pins() + NEWEST_PINS_FIRST
 PIN_COUNTS = f"""
 UNWIND $ids AS id
 MATCH (t:Topic {{id: id}})
@@ -129,7 +125,7 @@ class TopicRepo:
         self, name: str, viewer: str | None, first: int, after_: str | None
     ) -> Page[Pin]:
         return await filtered_page(
-            self.backend, Listing(PINS, VISIBLE_PINS), {"name": topic_name(name)}, viewer=viewer,
+            self.backend, ListQuery(PINS, VISIBLE_PINS), {"name": topic_name(name)}, viewer=viewer,
             first=first, after_cursor=after_, visible=visible_pins_of(self.backend, viewer),
         )  # fmt: skip
 

@@ -250,30 +250,40 @@ async def test_an_operation_past_its_time_limit_is_stopped(
     assert slow.cancelled.is_set()
 
 
-async def test_work_stops_when_the_client_goes_away(
-    app: Starlette, repos: Repositories, slow: SlowRelated
-) -> None:
-    body = await related_query(repos)
+async def post_then_hang_up(
+    app: Starlette, body: bytes, *, after_s: float, token: str | None = None
+) -> list[dict[str, object]]:
+    """POST /graphql straight through ASGI, the client disconnecting `after_s` after its
+    body; what the app sent back."""
     incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, object]] = []
 
     async def receive() -> dict[str, object]:
         if incoming:
             return incoming.pop(0)
-        await asyncio.sleep(0.3)  # then the client hangs up
+        await asyncio.sleep(after_s)
         return {"type": "http.disconnect"}
-
-    sent: list[dict[str, object]] = []
 
     async def send(message: dict[str, object]) -> None:
         sent.append(message)
 
+    headers = [(b"content-type", b"application/json")]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "root_path": "",
-        "query_string": b"", "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 4321), "server": ("testserver", 80),
+        "query_string": b"", "headers": headers, "client": ("127.0.0.1", 4321),
+        "server": ("testserver", 80),
     }  # fmt: skip
     await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    return sent
+
+
+async def test_work_stops_when_the_client_goes_away(
+    app: Starlette, repos: Repositories, slow: SlowRelated
+) -> None:
+    sent = await post_then_hang_up(app, await related_query(repos), after_s=0.3)
     assert slow.cancelled.is_set()  # the resolver was stopped, not left to run for a minute
     assert sent[0]["status"] == 499
 
@@ -311,25 +321,7 @@ async def test_a_write_is_finished_even_when_the_client_goes_away(
     user = await make_user(repos)
     token = issue_token(app.state.settings.jwt_secret.get_secret_value(), user.id, [Role.USER], 60)
     body = json.dumps({"query": 'mutation { createBoard(input: {name: "kept"}) { id } }'})
-    incoming = [{"type": "http.request", "body": body.encode(), "more_body": False}]
-
-    async def receive() -> dict[str, object]:
-        if incoming:
-            return incoming.pop(0)
-        await asyncio.sleep(0.1)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, object]) -> None:
-        return None
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "root_path": "",
-        "query_string": b"", "client": ("127.0.0.1", 4322), "server": ("testserver", 80),
-        "headers": [(b"content-type", b"application/json"),
-                    (b"authorization", f"Bearer {token}".encode())],
-    }  # fmt: skip
-    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    await post_then_hang_up(app, body.encode(), after_s=0.1, token=token)
     assert finished.is_set()
     boards = await repos.boards.of_user(user.id, user.id, 5, None)
     assert [board.name for board in boards.items] == ["kept"]
