@@ -89,8 +89,10 @@ def _after_params(params: Params, key: list[Any] | None, limit: int) -> dict[str
 SCAN_ROUNDS = 20
 
 
-# The order of pin lists by creation, newest first (keyset: `after("p.createdAt", "p.id")`).
-NEWEST_PINS_FIRST = """
+def newest_pins_first() -> str:
+    """The tail of a pin list ordered by creation, newest first (keyset: `after("p.createdAt",
+    "p.id")`): a fragment, like `visible_pins()`, not a statement of its own."""
+    return """
 RETURN p.createdAt AS sortKey, p.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit

@@ -28,7 +28,6 @@ from graph.model import (
 from graph.repos.boards import check_board_owner
 from graph.repos.cypher import (
     BOARD_ITEM,
-    NEWEST_PINS_FIRST,
     PIN_ITEM,
     ListQuery,
     after,
@@ -37,6 +36,7 @@ from graph.repos.cypher import (
     filtered_page,
     grouped,
     keyset_page,
+    newest_pins_first,
     page_of,
     the_one,
     visible_pins,
@@ -101,8 +101,8 @@ MATCH (:User {{id: $id}})-[:CREATED]->(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
 """
 # Candidates only: visibility is checked per page with BY_IDS (see cypher.filtered_page).
-OF_USER = _PINS_OF_USER + NEWEST_PINS_FIRST
-VISIBLE_OF_USER = _PINS_OF_USER + visible_pins() + NEWEST_PINS_FIRST
+OF_USER = _PINS_OF_USER + newest_pins_first()
+VISIBLE_OF_USER = _PINS_OF_USER + visible_pins() + newest_pins_first()
 BOARDS = f"""
 MATCH (:Pin {{id: $id}})-[s:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
 WHERE (b.privacy = 'PUBLIC' OR o.id = $viewer) AND {after("s.at", "b.id")}

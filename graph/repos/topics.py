@@ -10,12 +10,12 @@ from graph.backends.base import GraphBackend
 from graph.model import Page, Pin, Topic, now_ms, topic_name
 from graph.repos.cypher import (
     BOARD_VISIBLE,
-    NEWEST_PINS_FIRST,
     ListQuery,
     after,
     count_map,
     filtered_page,
     keyset_page,
+    newest_pins_first,
     visible_pins,
 )
 from graph.repos.pins import visible_pins_of
@@ -42,8 +42,8 @@ WITH t
 MATCH (t)<-[:TAGGED]-(p:Pin)
 WHERE {after("p.createdAt", "p.id")}
 """
-PINS = _PINS_OF_TOPIC + NEWEST_PINS_FIRST
-VISIBLE_PINS = _PINS_OF_TOPIC + visible_pins() + NEWEST_PINS_FIRST
+PINS = _PINS_OF_TOPIC + newest_pins_first()
+VISIBLE_PINS = _PINS_OF_TOPIC + visible_pins() + newest_pins_first()
 PIN_COUNTS = f"""
 UNWIND $ids AS id
 MATCH (t:Topic {{id: id}})
