@@ -3,7 +3,7 @@
 from domain.identity import Role
 from graph.model import Privacy
 from graph.repos import Repositories
-from tests.utils.factories import make_board, make_pin, make_user, unique_handle
+from tests.utils.factories import make_board, make_pin, make_user, newest_first, unique_handle
 from tests.utils.graphql import Api, code
 
 PIN_CLOSEUP = """
@@ -83,7 +83,7 @@ async def test_board_page_paginates_newest_save_first(api: Api, repos: Repositor
     owner = await make_user(repos)
     board = await make_board(repos, owner, topics=["Gardens"])
     pins = [await make_pin(repos, owner, board, title=f"p{i}") for i in range(5)]
-    newest_first = [p.id for p in reversed(pins)]
+    newest = newest_first(pins)
 
     seen, after = [], None
     while True:
@@ -94,7 +94,7 @@ async def test_board_page_paginates_newest_save_first(api: Api, repos: Repositor
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert seen == newest_first
+    assert seen == newest
     board_data = data["board"]
     assert board_data["owner"]["handle"] == owner.handle
     assert board_data["topics"] == [{"name": "gardens"}]
@@ -218,7 +218,7 @@ async def test_home_feed(api: Api, repos: Repositories) -> None:
     whole = (await api.data(FEED_PAGE, {"first": 100}, token=token))["homeFeed"]
     everything = [e["node"]["id"] for e in whole["edges"]]
     # Fresh pins from whom the viewer follows, newest first, between walk-ranked pins.
-    assert [i for i in everything if i in {p.id for p in pins}] == [p.id for p in reversed(pins)]
+    assert [i for i in everything if i in {p.id for p in pins}] == newest_first(pins)
     assert len(set(everything)) == len(everything) == whole["totalCount"]
     paged: list[str] = []
     after = None

@@ -3,7 +3,7 @@ import pytest
 from domain.errors import BadInput, Forbidden, NotFound
 from graph.model import Privacy
 from graph.repos import Repositories
-from tests.utils.factories import make_board, make_pin, make_user
+from tests.utils.factories import make_board, make_pin, make_user, newest_first
 
 
 async def test_create_board_with_topics(repos: Repositories) -> None:
@@ -120,7 +120,7 @@ async def test_board_pins_newest_save_first_and_paginate_under_writes(repos: Rep
     owner = await make_user(repos)
     board = await make_board(repos, owner)
     pins = [await make_pin(repos, owner, board, title=f"p{i}") for i in range(7)]
-    expected = [p.id for p in reversed(pins)]
+    expected = newest_first(pins)
     first = await repos.boards.pins(board.id, None, 3, None)
     assert [p.id for p in first.items] == expected[:3]
     # Writes between pages: new saves at the top must not shift the next page.

@@ -40,3 +40,9 @@ async def make_pin(
     return await repos.pins.create(
         creator.id, NewPin(title=title, board_id=board.id, topics=topics, description=description)
     )
+
+
+def newest_first(pins: list[Pin]) -> list[str]:
+    """The ids in the order lists promise: newest first, ties within one millisecond broken
+    by id (ids are random within a millisecond, so creation order alone is not it)."""
+    return [p.id for p in sorted(pins, key=lambda p: (p.created_at, p.id), reverse=True)]
