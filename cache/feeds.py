@@ -76,7 +76,7 @@ class FeedCache:
             log.warning("feed cache unavailable", error=str(error))
 
 
-def feed_refresh(feeds: FeedCache) -> Consumer:
+def feed_refresh(feeds: FeedCache) -> Consumer[Event]:
     """The consumer that marks a user's feed stale after their own activity."""
 
     async def handle(event: Event) -> None:

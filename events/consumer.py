@@ -17,7 +17,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 import structlog
@@ -32,12 +32,25 @@ DONE_TTL_S = 24 * 3600
 HANDLER_TRIES = 3
 
 
+class Entry(Protocol):
+    """What a stream entry parses into: something with an id unique to it."""
+
+    @property
+    def id(self) -> str: ...
+
+
 @dataclass(frozen=True)
-class Consumer:
-    """A named consumer group and what it does with each event."""
+class Consumer[T: Entry]:
+    """A named consumer group and what it does with each entry: a domain event, unless
+    `parse` reads the stream's entries as something else (a notification fan-out job)."""
 
     group: str
-    handle: Callable[[Event], Awaitable[None]]
+    handle: Callable[[T], Awaitable[None]]
+    parse: Callable[[dict[bytes, bytes]], T] = Event.from_fields  # type: ignore[assignment]
+    # Where a new group starts: "$" (the entries published from now on) for derived state
+    # that is rebuilt anyway, "0" for a stream of work that must all be done.
+    start: str = "$"
+    stream: str = STREAM
 
 
 class ConsumerRunner:
@@ -46,10 +59,10 @@ class ConsumerRunner:
     def __init__(
         self,
         cache: aioredis.Redis,
-        consumer: Consumer,
+        consumer: Consumer[Any],
         *,
         name: str | None = None,
-        stream: str = STREAM,
+        stream: str | None = None,  # the consumer's own by default
         batch: int = 100,
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
@@ -58,13 +71,13 @@ class ConsumerRunner:
         self.cache = cache
         self.consumer = consumer
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self.stream = stream
+        self.stream = stream or consumer.stream
         self.batch = batch
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms
         self.on_event = on_event or (lambda group, outcome: None)
         self._group_ready = False
-        self._group_from = "$"  # a new group starts with the events published from now on
+        self._group_from = consumer.start
 
     @property
     def group(self) -> str:
@@ -152,7 +165,7 @@ class ConsumerRunner:
 
     async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         try:
-            event = Event.from_fields(fields)
+            event = self.consumer.parse(fields)
         except (KeyError, ValueError, UnicodeDecodeError):
             log.error("unreadable event skipped", group=self.group, entry=entry_id)
             await self.cache.xack(self.stream, self.group, entry_id)
@@ -169,8 +182,8 @@ class ConsumerRunner:
             except (asyncio.CancelledError, *REDIS_ERRORS):
                 raise  # not acknowledged: handled again once Redis answers
             except Exception:
-                log.exception("event handler failed", group=self.group, event_type=event.type,
-                              event_id=event.id, attempt=attempt)  # fmt: skip
+                log.exception("event handler failed", group=self.group, entry=repr(event),
+                              attempt=attempt)  # fmt: skip
                 if attempt == HANDLER_TRIES:
                     outcome = "failed"  # given up on: a bug or bad data, not a Redis outage
                 else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import strawberry
 
@@ -12,6 +13,7 @@ from domain.errors import Forbidden, Unauthenticated
 from domain.identity import Role, Viewer
 from graph.repos import Repositories
 from media.service import ImageService
+from notifications.service import NotificationService
 from resolvers.loaders import Loaders
 from walks.engine import WalkEngine
 
@@ -24,7 +26,10 @@ class Context:
     walks: WalkEngine
     board_cache: BoardCache
     feed_cache: FeedCache
+    notifications: NotificationService
     loaders: Loaders = field(init=False)
+    # A WebSocket's `connection_init` payload (strawberry sets it): where its token arrives.
+    connection_params: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.fresh_loaders()

@@ -23,8 +23,10 @@ from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
 from schema.cost import CostLimiter
+from schema.errors import stamp
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 MAX_DEPTH = 10
@@ -40,8 +42,11 @@ class PingraphSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Log what is our fault with its traceback; client mistakes are answered, not logged."""
+        """Log what is our fault with its traceback; client mistakes are answered, not logged.
+        Each error gets its client-facing message and `extensions.code` here, so that
+        answers over WebSocket carry them as HTTP answers do."""
         for error in errors:
+            stamp(error)
             original = error.original_error
             if original is None or isinstance(original, DomainError):
                 continue
@@ -75,7 +80,13 @@ def build_schema(*, dev: bool) -> strawberry.Schema:
     config = StrawberryConfig(
         disable_field_suggestions=not dev, batching_config={"max_operations": MAX_BATCH}
     )
-    return PingraphSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
+    return PingraphSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=config,
+    )
 
 
 def printed_sdl() -> str:

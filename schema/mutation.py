@@ -10,9 +10,18 @@ from strawberry.file_uploads import Upload
 from domain.errors import BadInput
 from graph.model import Privacy
 from graph.repos.pins import NewPin
-from resolvers import writes
+from resolvers import notifications, writes
 from resolvers.context import Info
-from schema.types import Board, BoardPrivacy, EngagementKind, Pin, Topic, User
+from schema.types import (
+    Board,
+    BoardPrivacy,
+    EngagementKind,
+    NotificationKind,
+    NotificationSettings,
+    Pin,
+    Topic,
+    User,
+)
 
 PinId = Annotated[strawberry.ID, strawberry.argument(description="The pin's id.")]
 BoardId = Annotated[strawberry.ID, strawberry.argument(description="The board's id.")]
@@ -176,3 +185,59 @@ class Mutation:
         kind: Annotated[EngagementKind, strawberry.argument(description="What happened.")],
     ) -> bool:
         return await writes.record_engagement(info.context, pin_id, kind.name)
+
+    @strawberry.mutation(
+        description="Mark your notifications read: the ones named, or all of them. Returns how "
+        "many were unread."
+    )
+    async def mark_notifications_read(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description="Up to 200 ids.")
+        ] = None,
+        all: Annotated[
+            bool | None, strawberry.argument(description="Every notification you have.")
+        ] = False,
+    ) -> int:
+        return await notifications.mark_read(
+            info.context, [str(i) for i in ids] if ids is not None else None, bool(all)
+        )
+
+    @strawberry.mutation(description="Change what you are notified of; left out stays as is.")
+    async def update_notification_settings(
+        self,
+        info: Info,
+        muted: Annotated[
+            list[NotificationKind] | None,
+            strawberry.argument(description="The kinds never to notify (replaces the list)."),
+        ] = None,
+        topic_digest: Annotated[
+            bool | None,
+            strawberry.argument(description="New pins in topics as a daily digest per topic."),
+        ] = None,
+    ) -> NotificationSettings:
+        kinds = [kind.model() for kind in muted] if muted is not None else None
+        found = await notifications.update_settings(info.context, kinds, topic_digest)
+        return NotificationSettings.of(found)
+
+    @strawberry.mutation(
+        description="Send your notifications to this browser too, with Web Push: pass the "
+        "PushSubscription's endpoint and keys (subscribe with `pushPublicKey`)."
+    )
+    async def register_push_subscription(
+        self,
+        info: Info,
+        endpoint: Annotated[str, strawberry.argument(description="The push service URL.")],
+        p256dh: Annotated[str, strawberry.argument(description="keys.p256dh, base64url.")],
+        auth: Annotated[str, strawberry.argument(description="keys.auth, base64url.")],
+    ) -> bool:
+        return await notifications.register_push(info.context, endpoint, p256dh, auth)
+
+    @strawberry.mutation(description="Stop pushing to this endpoint; false when it was unknown.")
+    async def unregister_push_subscription(
+        self,
+        info: Info,
+        endpoint: Annotated[str, strawberry.argument(description="The push service URL.")],
+    ) -> bool:
+        return await notifications.unregister_push(info.context, endpoint)

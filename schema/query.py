@@ -6,10 +6,19 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import reads, walked
+from resolvers import notifications, reads, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
-from schema.types import After, Board, First, Pin, Topic, User, or_default
+from schema.types import (
+    After,
+    Board,
+    First,
+    NotificationSettings,
+    Pin,
+    Topic,
+    User,
+    or_default,
+)
 
 
 @strawberry.type(description="Reads. Anonymous callers see public data only.")
@@ -79,3 +88,14 @@ class Query:
         return connection(
             await reads.search_pins(info.context, query, or_default(first), after), Pin.of
         )
+
+    @strawberry.field(description="What you are notified of. Needs a signed-in user.")
+    async def notification_settings(self, info: Info) -> NotificationSettings:
+        return NotificationSettings.of(await notifications.settings(info.context))
+
+    @strawberry.field(
+        description="The server's VAPID public key (base64url): the `applicationServerKey` "
+        "to subscribe a browser to Web Push with."
+    )
+    def push_public_key(self, info: Info) -> str:
+        return info.context.notifications.push_key

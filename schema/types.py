@@ -9,8 +9,11 @@ from typing import Annotated
 
 import strawberry
 
+from domain.errors import BadInput
 from graph import model as domain
-from resolvers import reads, walked
+from graph.repos.notifications import MAX_ACTORS
+from notifications import model as notify
+from resolvers import notifications, reads, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
 
@@ -116,6 +119,28 @@ class User:
     @strawberry.field(description="Whether you follow this user (false when signed out).")
     async def viewer_is_following(self, info: Info) -> bool:
         return await info.context.loaders.follows_user.load(self.model.id)
+
+    @strawberry.field(
+        description="Your notifications, newest first (your own user only). Pins, boards and "
+        "actors you may no longer see are left out."
+    )
+    async def notifications(
+        self,
+        info: Info,
+        first: First = 25,
+        after: After = None,
+        unread_only: Annotated[
+            bool | None, strawberry.argument(description="Only those not yet marked read.")
+        ] = False,
+    ) -> Connection[Notification]:
+        listing = await notifications.notifications(
+            info.context, self.model.id, or_default(first), after, bool(unread_only)
+        )
+        return connection(listing, Notification.of)
+
+    @strawberry.field(description="How many of your notifications are unread (your own only).")
+    async def unread_notification_count(self, info: Info) -> int:
+        return await notifications.unread_count(info.context, self.model.id)
 
 
 @strawberry.type(description="A named collection of pins, owned by one user.")
@@ -272,3 +297,87 @@ class Topic:
     @strawberry.field(description="Whether you follow the topic (false when signed out).")
     async def viewer_is_following(self, info: Info) -> bool:
         return await info.context.loaders.follows_topic.load(self.model.id)
+
+
+@strawberry.enum(description="What a notification is about.")
+class NotificationKind(Enum):
+    PIN_SAVED = strawberry.enum_value("PIN_SAVED", description="Someone saved a pin you made.")
+    USER_FOLLOWED = strawberry.enum_value("USER_FOLLOWED", description="Someone followed you.")
+    BOARD_FOLLOWED = strawberry.enum_value(
+        "BOARD_FOLLOWED", description="Someone followed a board of yours."
+    )
+    NEW_PIN_IN_TOPIC = strawberry.enum_value(
+        "NEW_PIN_IN_TOPIC", description="A new public pin in a topic you follow."
+    )
+
+    def model(self) -> notify.NotificationKind:
+        return notify.NotificationKind[self.name]
+
+
+@strawberry.type(
+    description="Something that happened to you or your interests. Bursts aggregate: one "
+    "notification per kind and subject within a window, naming the latest actors."
+)
+class Notification:
+    model: strawberry.Private[notify.Notification]
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    kind: NotificationKind = strawberry.field(description="What happened.")
+    created_at: datetime = strawberry.field(description="When its latest actor acted.")
+    read: bool = strawberry.field(description="Whether you marked it read.")
+    actor_count: int = strawberry.field(
+        description='How many people acted: "ana and 4 others saved your pin" has 5.'
+    )
+
+    @classmethod
+    def of(cls, found: notify.Notification) -> Notification:
+        return cls(
+            model=found,
+            id=strawberry.ID(found.id),
+            kind=NotificationKind[found.kind.value],
+            created_at=timestamp(found.at),
+            read=found.read,
+            actor_count=found.actor_count,
+        )
+
+    @strawberry.field(description="The latest people who acted, newest first (1-20).")
+    async def actors(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description=f"How many (1-{MAX_ACTORS}).")
+        ] = 3,
+    ) -> list[User]:
+        first = 3 if first is None else first
+        if not 1 <= first <= MAX_ACTORS:
+            raise BadInput(f"first must be between 1 and {MAX_ACTORS}")
+        users = await info.context.loaders.user.load_many(list(self.model.actor_ids[:first]))
+        return [User.of(user) for user in users if user is not None]
+
+    @strawberry.field(description="The pin it is about (saves, new pins in a topic).")
+    async def pin(self, info: Info) -> Pin | None:
+        found = await info.context.loaders.pin.load(self.model.pin) if self.model.pin else None
+        return Pin.of(found) if found else None
+
+    @strawberry.field(description="The board it is about (board follows, the board saved to).")
+    async def board(self, info: Info) -> Board | None:
+        board_id = self.model.board
+        found = await info.context.loaders.board.load(board_id) if board_id else None
+        return Board.of(found) if found else None
+
+    @strawberry.field(description="The topic a new pin is in (NEW_PIN_IN_TOPIC).")
+    async def topic(self, info: Info) -> Topic | None:
+        found = await reads.topic(info.context, self.model.topic) if self.model.topic else None
+        return Topic.of(found) if found else None
+
+
+@strawberry.type(description="What you want to be told about.")
+class NotificationSettings:
+    muted: list[NotificationKind] = strawberry.field(description="Kinds never notified.")
+    topic_digest: bool = strawberry.field(
+        description="New pins in followed topics as one notification a day per topic."
+    )
+
+    @classmethod
+    def of(cls, settings: notify.NotificationSettings) -> NotificationSettings:
+        muted = [NotificationKind(kind.value) for kind in sorted(settings.muted)]
+        return cls(muted=muted, topic_digest=settings.topic_digest)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from schema.build import build_schema
 from server import cypher_routes, health, media_routes, walk_routes
@@ -37,6 +37,11 @@ def create_app(settings: Settings, *, prepare: Prepare | None = None) -> Starlet
             )
             yield
 
+    graphql = GraphQLEndpoint(
+        build_schema(dev=settings.is_dev),
+        dev=settings.is_dev,
+        jwt_secret=settings.jwt_secret.get_secret_value(),
+    )
     app = Starlette(
         debug=False,
         routes=[
@@ -50,11 +55,8 @@ def create_app(settings: Settings, *, prepare: Prepare | None = None) -> Starlet
             Route("/walks/graph", walk_routes.graph_endpoint, methods=["GET"]),
             Route("/cypher", cypher_routes.endpoint, methods=["POST"]),
             Route("/media/{key}/{size}", media_routes.serve, methods=["GET"]),
-            Route(
-                "/graphql",
-                GraphQLEndpoint(build_schema(dev=settings.is_dev), dev=settings.is_dev),
-                methods=["GET", "POST"],
-            ),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # subscriptions
         ],
         middleware=[Middleware(RequestMiddleware, metrics=metrics)],
         lifespan=lifespan,

@@ -1,6 +1,6 @@
-"""`POST /graphql`: the strawberry view with authentication, CSRF protection for uploads,
-rate limits, a body size cap, a time limit, and the one place where errors become
-`extensions.code`."""
+"""`/graphql`: the strawberry view. Over HTTP with authentication, CSRF protection for
+uploads, rate limits, a body size cap and a time limit; over WebSocket (graphql-transport-ws)
+for subscriptions only, authenticated by the token in `connection_init`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import contextvars
 import functools
 import json
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -18,20 +19,28 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 
-from domain.errors import BadInput, DomainError, RateLimited
-from domain.identity import Viewer
+from domain.errors import BadInput, DomainError, Unauthenticated
+from domain.identity import Role, Viewer
 from resolvers.context import Context
 from schema.build import MAX_TOKENS
+from schema.errors import format_error
+from server.auth import decode_token
 from server.guard import BodyTooLarge, admit, capped_request, charge, error_response
 from server.services import Services
 
 log = structlog.get_logger(__name__)
 
-INTERNAL_MESSAGE = "internal error; quote the X-Request-ID header when reporting it"
 # Longest an operation may run. Within the cost limit an operation takes milliseconds; this
 # bounds what the limit cannot see (a slow store, a pathological search).
 EXECUTION_LIMIT_S = 15.0
@@ -40,18 +49,48 @@ PARSED_BODY: contextvars.ContextVar[tuple[bytes, object] | None] = contextvars.C
     "parsed_body", default=None
 )
 MULTIPART_ERRORS = (AttributeError, TypeError, ValueError, IndexError, KeyError, RecursionError)
+SUBSCRIPTIONS_PER_CONNECTION = 5
+
+
+class SubscriptionsOnly(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws for subscriptions alone: queries and mutations go over HTTP,
+    where the rate limits, time limits and write rules are."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload: Any = message.get("payload")
+        query = payload.get("query") if isinstance(payload, dict) else None
+        refused = isinstance(query, str) and not only_subscriptions(query)
+        if self.connection_acknowledged and refused:
+            error: Any = {
+                "message": "only subscriptions run over WebSocket; send queries and mutations "
+                "with POST /graphql",
+                "extensions": {"code": "BAD_USER_INPUT"},
+            }
+            reply: Any = {"id": message["id"], "type": "error", "payload": [error]}
+            await self.send_message(reply)
+            return
+        await super().handle_subscribe(message)
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, schema: strawberry.Schema, *, dev: bool) -> None:
+    graphql_transport_ws_handler_class = SubscriptionsOnly
+
+    def __init__(self, schema: strawberry.Schema, *, dev: bool, jwt_secret: str) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if dev else None,
             allow_queries_via_get=False,
             multipart_uploads_enabled=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=SUBSCRIPTIONS_PER_CONNECTION,
         )
+        self.jwt_secret = jwt_secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await super().__call__(scope, receive, send)
+            return
         if scope["type"] != "http":
             await JSONResponse({"error": "not found"}, status_code=404)(scope, receive, send)
             return
@@ -158,13 +197,33 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await services.responses.store(key, bytes(body))
         return response
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         services: Services = request.app.state.services
-        viewer: Viewer | None = request.state.viewer
+        # A WebSocket's viewer is known only at `connection_init` (see on_ws_connect).
+        viewer: Viewer | None = getattr(request.state, "viewer", None)
         return Context(
             services.repos, viewer, services.images, services.walks,
-            services.board_cache, services.feed_cache,
+            services.board_cache, services.feed_cache, services.notifications,
         )  # fmt: skip
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """Authenticate a WebSocket by the token in `connection_init`'s payload:
+        {"Authorization": "Bearer <token>"}. A missing or bad one closes it with 4403."""
+        params = context.connection_params or {}
+        header = params.get("Authorization", params.get("authorization"))
+        scheme, _, token = header.partition(" ") if isinstance(header, str) else ("", "", "")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ConnectionRejectionError({"message": 'send {"Authorization": "Bearer <token>"}'})
+        try:
+            viewer = decode_token(token.strip(), self.jwt_secret)
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"message": str(error)}) from None
+        if Role.USER not in viewer.roles:
+            raise ConnectionRejectionError({"message": "this needs a token with the 'user' role"})
+        context.viewer = viewer
+        context.fresh_loaders()
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -185,6 +244,21 @@ def may_write(request: Request, body: object) -> bool:
     return any(
         isinstance(op, dict) and isinstance(op.get("query"), str) and has_mutation(op["query"])
         for op in operations
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def only_subscriptions(query: str) -> bool:
+    """True unless the document defines a query or mutation (a syntax error is left to
+    strawberry, which closes the socket with the parser's message)."""
+    try:
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return True
+    return all(
+        node.operation is OperationType.SUBSCRIPTION
+        for node in document.definitions
+        if isinstance(node, OperationDefinitionNode)
     )
 
 
@@ -240,23 +314,3 @@ def _parse_json(text: str | bytes) -> object:
         raise BadInput(f"not valid JSON: {error}") from None
     except RecursionError:
         raise BadInput("the JSON nests too deeply") from None
-
-
-def format_error(error: GraphQLError) -> dict[str, Any]:
-    """The one mapping from failures to `extensions.code`; internals never reach the client."""
-    original = error.original_error
-    formatted: dict[str, Any] = dict(error.formatted)
-    extensions: dict[str, Any] = dict(formatted.get("extensions") or {})
-    if isinstance(original, DomainError):
-        extensions["code"] = original.code
-        formatted["message"] = str(original)
-        if isinstance(original, RateLimited):
-            extensions["retryAfter"] = original.retry_after
-    elif original is None or isinstance(original, GraphQLError) or error.path is None:
-        # Syntax, validation, variable coercion and limit errors: the document was wrong.
-        extensions["code"] = "BAD_USER_INPUT"
-    else:
-        extensions["code"] = "INTERNAL"
-        formatted["message"] = INTERNAL_MESSAGE
-    formatted["extensions"] = extensions
-    return formatted

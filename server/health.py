@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from cache.errors import REDIS_ERRORS
 from domain.errors import NotFound, Unauthenticated, Unavailable
 from server.guard import error_response
+from server.observability import Metrics
 from server.services import Services, check_cache
 from server.settings import Settings
 
@@ -71,8 +74,15 @@ async def metrics(request: Request) -> Response:
         )
         refused.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return refused
-    registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    metrics = request.app.state.metrics
+    await _count_dead_letters(request.app.state.services, metrics)
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _count_dead_letters(services: Services, metrics: Metrics) -> None:
+    """Read at scrape time: they live in Redis, shared by every process."""
+    with contextlib.suppress(*REDIS_ERRORS):  # the scrape answers; /readyz says Redis is away
+        metrics.push_dead_letters.set(await services.push.queue.dead_count())
 
 
 def _bearer_matches(request: Request, expected: str) -> bool:

@@ -86,6 +86,18 @@ class Metrics:
             ["consumer", "outcome"],
             registry=self.registry,
         )
+        self.notifications = Counter(
+            "pingraph_notifications",
+            "Notifications created, aggregated into an existing one, or capped; live "
+            "deliveries (live_delivered, live_dropped for slow subscribers, live_publish_error)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.live_subscribers = Gauge(
+            "pingraph_live_subscribers",
+            "Open notificationAdded subscriptions in this process",
+            registry=self.registry,
+        )
         self.walk_stream_lag = Gauge(
             "pingraph_walk_stream_lag_seconds",
             "How far the newest walk delta in Redis is ahead of what this process merged",
@@ -98,6 +110,18 @@ class Metrics:
         )
         self.walk_edges = Gauge(
             "pingraph_walk_graph_edges", "Edges in the walk graph served", registry=self.registry
+        )
+        self.push_deliveries = Counter(
+            "pingraph_push_deliveries",
+            "Web Push deliveries by outcome: enqueued, sent, retried, dead (given up: a dead "
+            "letter), gone (the subscription expired), dropped (nothing to send), requeued",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.push_dead_letters = Gauge(
+            "pingraph_push_dead_letters",
+            "Web Push deliveries that failed for good and wait in the dead letters",
+            registry=self.registry,
         )
 
 

@@ -34,6 +34,12 @@ from graph.repos import Repositories
 from media.open import open_image_store
 from media.service import ImageService
 from media.store import ImageStore
+from notifications.inbox import Inbox
+from notifications.live import LiveHub
+from notifications.push import PushQueue, PushSender
+from notifications.rules import Rules
+from notifications.service import NotificationService
+from notifications.vapid import application_server_key, load_vapid
 from server.embedded import EmbeddedServices
 from server.observability import Metrics
 from server.settings import EMBEDDED, Settings, SettingsError
@@ -68,10 +74,13 @@ class Stores:
 
 @dataclass(frozen=True)
 class Services(Stores):
-    """What a server runs on: the stores, plus the walk graph kept live."""
+    """What a server runs on: the stores, plus the walk graph kept live and notifications."""
 
     walks: WalkEngine
     live_walks: LiveWalks
+    notifications: NotificationService
+    notification_rules: Rules
+    push: PushSender
     consumers: tuple[ConsumerRunner, ...]
 
 
@@ -214,22 +223,69 @@ async def open_services(
             poll_ms=settings.walks_poll_ms,
             on_event=lambda event, count: stores.metrics.walk_deltas.labels(event).inc(count),
         )
+        notifications, rules, push = build_notifications(stores)
+        stack.push_async_callback(push.close)
         consumers = tuple(
             ConsumerRunner(
                 stores.cache,
                 consumer,
                 on_event=lambda group, outcome: stores.metrics.events.labels(group, outcome).inc(),
             )
-            for consumer in (walk_deltas(stores.walk_deltas), feed_refresh(stores.feed_cache))
+            for consumer in (
+                walk_deltas(stores.walk_deltas),
+                feed_refresh(stores.feed_cache),
+                *rules.consumers(),
+            )
         )
         fields = {field.name: getattr(stores, field.name) for field in dataclasses.fields(Stores)}
-        services = Services(**fields, walks=engine, live_walks=live, consumers=consumers)
+        services = Services(
+            **fields, walks=engine, live_walks=live, notifications=notifications,
+            notification_rules=rules, push=push, consumers=consumers,
+        )  # fmt: skip
         watch(services)
         for runner in consumers:
             stack.push_async_callback(runner.leave)  # after its task has stopped
-        for work in (live.run(), *(runner.run() for runner in consumers)):
+        tasks = (live.run(), notifications.live.run(), push.run(),
+                 *(runner.run() for runner in consumers))  # fmt: skip
+        for work in tasks:
             await stack.enter_async_context(background(work))
         yield services
+
+
+def build_notifications(stores: Stores) -> tuple[NotificationService, Rules, PushSender]:
+    """The inbox, live delivery, Web Push and the rules that feed them."""
+    settings, metrics = stores.settings, stores.metrics
+    inbox = Inbox(stores.repos)
+    live = LiveHub(
+        stores.cache, on_event=lambda outcome: metrics.notifications.labels(f"live_{outcome}").inc()
+    )
+    vapid = load_vapid(settings)
+    queue = PushQueue(
+        stores.cache,
+        tries=settings.push_tries,
+        backoff_s=settings.push_backoff_s,
+        on_event=lambda outcome: metrics.push_deliveries.labels(outcome).inc(),
+    )
+    push = PushSender(
+        stores.repos.notifications,
+        queue,
+        vapid,
+        subject=settings.vapid_subject,
+        payload_of=inbox.payload,
+        on_event=lambda outcome: metrics.push_deliveries.labels(outcome).inc(),
+    )
+    rules = Rules(
+        stores.repos,
+        stores.cache,
+        deliver=(live.publish, push.enqueue_for),
+        window_s=settings.notify_window_s,
+        cap_per_hour=settings.notify_cap_per_hour,
+        on_event=lambda outcome, n: metrics.notifications.labels(outcome).inc(n),
+    )
+    service = NotificationService(
+        inbox, live, application_server_key(vapid), tuple(settings.push_host_list)
+    )
+    return service, rules, push
 
 
 def watch(services: Services) -> None:
@@ -238,6 +294,7 @@ def watch(services: Services) -> None:
     metrics.walk_stream_lag.set_function(lambda: services.live_walks.lag_s)
     metrics.walk_overlay.set_function(lambda: services.walks.graph.deltas)
     metrics.walk_edges.set_function(lambda: services.walks.graph.edges)
+    metrics.live_subscribers.set_function(lambda: services.notifications.live.count)
 
 
 @asynccontextmanager

@@ -17,6 +17,9 @@ EMBEDDED = "embedded"
 DEV_JWT_SECRET = "pingraph-development-secret-change-me"  # noqa: S105 - refused when PINGRAPH_ENV=prod
 
 MIN_SECRET_BYTES = 32
+DEFAULT_PUSH_HOSTS = (
+    "fcm.googleapis.com,.push.services.mozilla.com,.notify.windows.com,web.push.apple.com"
+)
 MIN_METRICS_TOKEN_CHARS = 16
 GRAPH_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc", "falkordb")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -69,6 +72,19 @@ class Settings(BaseSettings):
     # Bearer token that GET /metrics requires; without it /metrics is open in dev and
     # answers 404 in prod.
     metrics_token: SecretStr | None = None
+    # Web Push (VAPID, RFC 8292): the server's private key, PEM or base64url of the raw P-256
+    # scalar. Unset in dev: one is generated once and kept in <data dir>/vapid_private.pem.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = "mailto:pingraph@localhost"  # who push services may contact
+    # Push services the server may POST to (host names; a leading dot admits subdomains).
+    # Anything else is refused at registration: a push endpoint is a URL a client chose.
+    push_hosts: str = DEFAULT_PUSH_HOSTS
+    push_tries: int = Field(default=6, ge=1, le=20)  # then the delivery is a dead letter
+    push_backoff_s: float = Field(default=2.0, gt=0, le=3600)  # first retry; doubles each time
+    # Notifications: bursts within this window aggregate into one per (recipient, kind,
+    # subject); each recipient gets at most `notify_cap_per_hour` new ones an hour.
+    notify_window_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+    notify_cap_per_hour: int = Field(default=60, ge=1, le=100_000)
 
     @field_validator("graph_url", "analyst_graph_url")
     @classmethod
@@ -105,6 +121,18 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_METRICS_TOKEN_CHARS} characters long")
         return value
 
+    @field_validator("vapid_subject")
+    @classmethod
+    def _vapid_subject(cls, value: str) -> str:
+        if not value.startswith(("mailto:", "https://")):
+            raise ValueError("must be a mailto: or https: URL (RFC 8292 section 2.1)")
+        return value
+
+    @field_validator("push_hosts")
+    @classmethod
+    def _push_hosts(cls, value: str) -> str:
+        return ",".join(host.strip().lower() for host in value.split(",") if host.strip())
+
     @model_validator(mode="after")
     def _prod_needs_real_secret(self) -> Settings:
         secret = self.jwt_secret.get_secret_value()
@@ -116,6 +144,15 @@ class Settings(BaseSettings):
         if len(secret.encode()) < MIN_SECRET_BYTES:
             # HS256 wants a key at least as long as its hash (RFC 7518 section 3.2).
             raise ValueError(f"PINGRAPH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
+        return self
+
+    @model_validator(mode="after")
+    def _prod_needs_vapid_key(self) -> Settings:
+        if self.env is Env.PROD and self.vapid_private_key is None:
+            raise ValueError(
+                "PINGRAPH_VAPID_PRIVATE_KEY must be set when PINGRAPH_ENV=prod (make one with "
+                "`pingraph push keygen`)"
+            )
         return self
 
     @property
@@ -130,6 +167,10 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         """PINGRAPH_TRUSTED_PROXIES as uvicorn's `forwarded_allow_ips` takes it."""
         return [item for item in self.trusted_proxies.split(",") if item]
+
+    @property
+    def push_host_list(self) -> list[str]:
+        return [host for host in self.push_hosts.split(",") if host]
 
     @property
     def walks_dir(self) -> Path:

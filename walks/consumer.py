@@ -34,7 +34,7 @@ def delta_of(event: Event) -> Delta | None:
     return None
 
 
-def walk_deltas(deltas: DeltaLog) -> Consumer:
+def walk_deltas(deltas: DeltaLog) -> Consumer[Event]:
     async def handle(event: Event) -> None:
         if event.type is EventType.EVENTS_LOST:
             await deltas.resync()

@@ -12,6 +12,7 @@ from events.bus import EventSink
 from graph.backends.base import GraphBackend
 from graph.repos.boards import BoardRepo
 from graph.repos.feed import FeedRepo
+from graph.repos.notifications import NotificationRepo
 from graph.repos.pins import PinRepo
 from graph.repos.topics import TopicRepo
 from graph.repos.users import UserRepo
@@ -25,6 +26,7 @@ class Repositories:
     pins: PinRepo
     topics: TopicRepo
     feed: FeedRepo
+    notifications: NotificationRepo
 
     @classmethod
     def over(cls, backend: GraphBackend, events: EventSink) -> Repositories:
@@ -35,4 +37,5 @@ class Repositories:
             PinRepo(backend, events),
             TopicRepo(backend, events),
             FeedRepo(backend),
+            NotificationRepo(backend),
         )

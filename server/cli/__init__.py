@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from server.cli import admin, analyst, doctor, media, moderation, seed, serve, walks
+from server.cli import admin, analyst, doctor, media, moderation, push, seed, serve, walks
 from server.cli.common import Options
 
 cli = typer.Typer(
@@ -33,6 +33,7 @@ cli.add_typer(admin.token_cli, name="token")
 cli.add_typer(walks.walks_cli, name="walks")
 cli.add_typer(media.media_cli, name="media")
 cli.add_typer(moderation.pins_cli, name="pins")
+cli.add_typer(push.push_cli, name="push")
 
 
 def main() -> None:

@@ -53,6 +53,9 @@ def test_prod_refuses_default_or_short_secret(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(SettingsError, match="at least 32 bytes"):
         load_settings()
     monkeypatch.setenv("PINGRAPH_JWT_SECRET", "x" * 40)
+    with pytest.raises(SettingsError, match="PINGRAPH_VAPID_PRIVATE_KEY"):
+        load_settings()
+    monkeypatch.setenv("PINGRAPH_VAPID_PRIVATE_KEY", "a-key")  # checked when the server starts
     assert load_settings().env is Env.PROD
 
 

@@ -22,6 +22,7 @@ import graph.migrate
 import graph.repos.boards
 import graph.repos.dialect
 import graph.repos.feed
+import graph.repos.notifications
 import graph.repos.pins
 import graph.repos.topics
 import graph.repos.users
@@ -37,6 +38,7 @@ MODULES: list[ModuleType] = [
     graph.repos.pins,
     graph.repos.topics,
     graph.repos.feed,
+    graph.repos.notifications,
     graph.repos.dialect,
     graph.migrate,
     graph.demo.seed,

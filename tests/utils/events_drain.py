@@ -8,17 +8,31 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from events.bus import STREAM
+from notifications import fanout
 
-SERVER_GROUPS = frozenset({b"walks", b"feeds"})
+# Each stream the server consumes, with its groups. A group handles an entry before it
+# acknowledges it, so once the event groups are idle every fan-out job they made is queued.
+SERVER_GROUPS = {
+    STREAM: frozenset({b"walks", b"feeds", b"notifications"}),
+    fanout.STREAM: frozenset({fanout.GROUP.encode()}),
+}
 
 
 async def drained(cache: aioredis.Redis, *, within_s: float = 20.0) -> None:
-    """Return once the server's consumer groups have handled every event published so far."""
+    """Return once the server's consumer groups have handled every entry published so far."""
     deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        groups: Any = await cache.xinfo_groups(STREAM)
-        ours = [group for group in groups if group["name"] in SERVER_GROUPS]
-        if all(int(group["pending"]) == 0 and not group.get("lag") for group in ours):
-            return
-        assert asyncio.get_running_loop().time() < deadline, f"consumers stuck: {groups}"
+    while not await _idle(cache):
+        assert asyncio.get_running_loop().time() < deadline, "consumers stuck"
         await asyncio.sleep(0.01)
+
+
+async def _idle(cache: aioredis.Redis) -> bool:
+    for stream, names in SERVER_GROUPS.items():
+        try:
+            groups: Any = await cache.xinfo_groups(stream)
+        except aioredis.ResponseError:
+            continue  # no such stream yet: nothing to wait for
+        ours = [group for group in groups if group["name"] in names]
+        if not all(int(group["pending"]) == 0 and not group.get("lag") for group in ours):
+            return False
+    return True

@@ -1,0 +1,593 @@
+"""Web Push delivery: RFC 8030 messages, encrypted per RFC 8291, signed per RFC 8292 (VAPID).
+
+A notification is pushed to every browser subscription of its recipient. Each delivery is a
+job in a durable Redis queue (`PushQueue`), so a push service that is down, slow or rate
+limiting is retried with exponential back-off, a server that dies mid-send leaves its jobs
+to be claimed again after a lease, and what never succeeds ends as an inspectable dead
+letter (`pingraph push dead-letters`). Push is best effort on top of the inbox: when Redis is
+away nothing is queued, and the notification is still in the inbox.
+
+A push endpoint is a URL a client chose and the server will POST to, so `check_subscription`
+admits only the configured push services (SSRF), and the sender never follows redirects. The
+endpoint is also a capability (whoever knows it can push to that browser): it is never logged,
+only its host and a short hash (`endpoint_ref`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+import redis.asyncio as aioredis
+import structlog
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid02
+from pywebpush import WebPusher
+from redis.exceptions import WatchError
+
+from cache.errors import REDIS_ERRORS
+from domain.errors import BadInput
+from domain.ids import new_id
+from graph.repos.notifications import NotificationRepo
+from notifications.model import PushTarget
+from notifications.vapid import application_server_key, b64url_decode, b64url_encode, load_vapid
+
+__all__ = [
+    "PushJob",
+    "PushQueue",
+    "PushSender",
+    "ValidSubscription",
+    "application_server_key",
+    "check_subscription",
+    "endpoint_ref",
+    "load_vapid",
+]
+
+log = structlog.get_logger(__name__)
+
+MAX_ENDPOINT_CHARS = 2048
+MAX_KEY_CHARS = 256  # far above the 87 characters of a base64url P-256 point
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+_HOST = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+)
+
+MAX_DEAD_LETTERS = 10_000
+MAX_ERROR_CHARS = 500
+JITTER = 0.1  # up to 10 % added to a back-off, so failed bursts do not retry in lockstep
+VAPID_LIFETIME_S = 12 * 3600  # RFC 8292 allows at most 24 h
+VAPID_RENEW_S = 15 * 60  # sign anew when a cached token has less than this left
+CLAIM_PER_SLOT = 4  # jobs claimed per step and concurrency slot: well within one lease
+
+
+# --- Subscriptions -------------------------------------------------------------------------
+
+
+class ValidSubscription(NamedTuple):
+    """A browser's subscription that passed `check_subscription`, keys normalised to
+    unpadded base64url (a tuple: `endpoint, p256dh, auth = check_subscription(...)`)."""
+
+    endpoint: str
+    p256dh: str
+    auth: str
+
+    def target(self, user: str) -> PushTarget:
+        return PushTarget(user, self.endpoint, self.p256dh, self.auth)
+
+
+def check_subscription(
+    endpoint: str, p256dh: str, auth: str, hosts: Iterable[str]
+) -> ValidSubscription:
+    """Validate a subscription a client registers, or raise BadInput saying what is wrong.
+
+    `hosts` are the push services the server may POST to (`Settings.push_host_list`): a
+    name, or ".suffix" for its subdomains. https only, except plain http to a loopback host
+    that is itself listed (a push service run for tests or development)."""
+    allowed = [host.strip().lower() for host in hosts if host.strip()]
+    return ValidSubscription(
+        _check_endpoint(endpoint, allowed), _check_p256dh(p256dh), _check_auth(auth)
+    )
+
+
+def _check_endpoint(endpoint: str, allowed: list[str]) -> str:
+    if len(endpoint) > MAX_ENDPOINT_CHARS:
+        raise BadInput(f"the push endpoint is longer than {MAX_ENDPOINT_CHARS} characters")
+    # Printable ASCII only, and no backslash: nothing two URL parsers could read differently.
+    if not endpoint.isascii() or not endpoint.isprintable() or " " in endpoint or "\\" in endpoint:
+        raise BadInput("the push endpoint must be a URL of printable ASCII characters")
+    parts = urlsplit(endpoint)
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not parts.netloc:
+        raise BadInput("the push endpoint must be an https:// URL")
+    if "@" in parts.netloc:
+        raise BadInput("the push endpoint must not contain user info (user:password@)")
+    host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port is not None and not 0 < port < 65536:
+        raise BadInput("the push endpoint's port is not a number from 1 to 65535")
+    if not (_HOST.match(host) or host == "::1"):
+        raise BadInput("the push endpoint's host is not a valid host name")
+    if scheme == "http" and not (host in LOOPBACK_HOSTS and host in allowed):
+        raise BadInput("the push endpoint must be an https:// URL")
+    if not any(host == item or (item.startswith(".") and host.endswith(item)) for item in allowed):
+        raise BadInput(f"the push endpoint's host '{host}' is not an allowed push service")
+    return endpoint
+
+
+def _check_p256dh(value: str) -> str:
+    problem = "p256dh must be the base64url of an uncompressed P-256 public key (65 bytes)"
+    try:
+        raw = b64url_decode(value) if len(value) <= MAX_KEY_CHARS else b""
+    except ValueError:
+        raise BadInput(problem) from None
+    if len(raw) != 65 or raw[0] != 0x04:
+        raise BadInput(problem)
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        raise BadInput("p256dh is not a point on the P-256 curve") from None
+    return b64url_encode(raw)
+
+
+def _check_auth(value: str) -> str:
+    try:
+        raw = b64url_decode(value) if len(value) <= MAX_KEY_CHARS else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 16:
+        raise BadInput("auth must be the base64url of a 16-byte secret")
+    return b64url_encode(raw)
+
+
+def endpoint_ref(endpoint: str) -> dict[str, str]:
+    """What logs and the CLI show of an endpoint: its host and a short hash, enough to tell
+    deliveries apart and match them up, never the capability URL itself."""
+    return {
+        "host": urlsplit(endpoint).hostname or "?",
+        "endpoint_hash": hashlib.sha256(endpoint.encode()).hexdigest()[:12],
+    }
+
+
+# --- The queue -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushJob:
+    """One delivery: a notification to one subscription. `attempt` counts the sends that
+    failed so far; `created_at` is epoch milliseconds."""
+
+    id: str
+    recipient: str
+    notification_id: str
+    endpoint: str
+    attempt: int = 0
+    created_at: int = 0
+
+    @classmethod
+    def new(cls, recipient: str, notification_id: str, endpoint: str) -> PushJob:
+        return cls(new_id(), recipient, notification_id, endpoint, 0, time.time_ns() // 1_000_000)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> PushJob:
+        fields = orjson.loads(data)
+        return cls(
+            id=str(fields["id"]),
+            recipient=str(fields["recipient"]),
+            notification_id=str(fields["notification_id"]),
+            endpoint=str(fields["endpoint"]),
+            attempt=int(fields.get("attempt", 0)),
+            created_at=int(fields.get("created_at", 0)),
+        )
+
+
+# Due ids get a lease: their score moves to now + lease, so a worker that dies mid-send leaves
+# them to whoever claims after the lease. A queued id without its job is dropped.
+CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local out = {}
+for _, id in ipairs(ids) do
+  local job = redis.call('HGET', KEYS[2], id)
+  if job then
+    redis.call('ZADD', KEYS[1], ARGV[3], id)
+    out[#out + 1] = id
+    out[#out + 1] = job
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
+"""
+# Only a job still queued is rescheduled or buried: one finished by another worker (after
+# this one's lease ran out) is not brought back.
+RESCHEDULE = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+BURY = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('LPUSH', KEYS[3], ARGV[2])
+redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+return 1
+"""
+
+
+class PushQueue:
+    """Durable retry queue in Redis: `<prefix>:queue` (a sorted set of job ids by due time,
+    epoch seconds), `<prefix>:jobs` (id -> job JSON) and `<prefix>:dead` (a list of dead
+    letters, newest first, at most 10,000).
+
+    Redis errors propagate from every method: the sender's loop waits Redis out. `on_event`
+    hears "enqueued" and "requeued" per job; the sender reports what happens on delivery."""
+
+    def __init__(
+        self,
+        cache: aioredis.Redis,
+        *,
+        prefix: str = "pg:push",
+        tries: int = 6,
+        backoff_s: float = 2.0,
+        lease_s: float = 60.0,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.cache = cache
+        self.queue_key = f"{prefix}:queue"
+        self.jobs_key = f"{prefix}:jobs"
+        self.dead_key = f"{prefix}:dead"
+        self.tries = tries
+        self.backoff_s = backoff_s
+        self.lease_s = lease_s
+        self.on_event = on_event or (lambda outcome: None)
+        self._claim = cache.register_script(CLAIM)
+        self._reschedule = cache.register_script(RESCHEDULE)
+        self._bury = cache.register_script(BURY)
+
+    async def enqueue(self, jobs: Sequence[PushJob], now: float | None = None) -> None:
+        """Queue jobs, due at once (or at `now`)."""
+        if not jobs:
+            return
+        due = time.time() if now is None else now
+        async with self.cache.pipeline(transaction=True) as pipe:
+            pipe.hset(self.jobs_key, mapping={job.id: job.to_json() for job in jobs})
+            pipe.zadd(self.queue_key, {job.id: due for job in jobs})
+            await pipe.execute()
+        for _ in jobs:
+            self.on_event("enqueued")
+
+    async def claim(self, now: float, limit: int) -> list[PushJob]:
+        """Take up to `limit` jobs due by `now`, leasing them until `now + lease_s`."""
+        answer: Any = await self._claim(
+            keys=[self.queue_key, self.jobs_key], args=[now, limit, now + self.lease_s]
+        )
+        jobs = []
+        for job_id, data in zip(answer[::2], answer[1::2], strict=True):
+            try:
+                jobs.append(PushJob.from_json(data))
+            except (ValueError, KeyError, TypeError):
+                log.error("unreadable push job dropped", job=job_id.decode(errors="replace"))
+                await self._forget(job_id)
+        return jobs
+
+    async def done(self, job: PushJob) -> None:
+        await self._forget(job.id)
+
+    async def retry(self, job: PushJob, error: str, now: float | None = None) -> str:
+        """Count a failed send: reschedule after `backoff_s * 2**(attempt-1)` (plus a little
+        jitter), or bury the job once it has had `tries` sends. Returns "retried" or "dead"."""
+        failed = replace(job, attempt=job.attempt + 1)
+        if failed.attempt >= self.tries:
+            await self.dead(failed, error)
+            return "dead"
+        delay = self.backoff_s * 2 ** (failed.attempt - 1) * (1 + random.uniform(0, JITTER))
+        due = (time.time() if now is None else now) + delay
+        await self._reschedule(
+            keys=[self.queue_key, self.jobs_key], args=[job.id, failed.to_json(), due]
+        )
+        return "retried"
+
+    async def dead(self, job: PushJob, error: str) -> None:
+        """Move a job to the dead letters now: retrying it would not help. Its `attempt`
+        is kept as the caller counts it: the sends made."""
+        record = {**asdict(job), "error": error[:MAX_ERROR_CHARS], "at": _now_ms()}
+        await self._bury(
+            keys=[self.queue_key, self.jobs_key, self.dead_key],
+            args=[job.id, orjson.dumps(record), MAX_DEAD_LETTERS],
+        )
+
+    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest dead letters first: the job's fields, `error` and `at` (epoch ms)."""
+        if limit <= 0:
+            return []
+        raw: Any = await self.cache.lrange(self.dead_key, 0, limit - 1)
+        letters = []
+        for item in raw:
+            try:
+                letters.append(dict(orjson.loads(item)))
+            except (orjson.JSONDecodeError, TypeError, ValueError):
+                continue
+        return letters
+
+    async def dead_count(self) -> int:
+        count: Any = await self.cache.llen(self.dead_key)
+        return int(count)
+
+    async def depth(self) -> int:
+        """Jobs queued or in flight."""
+        count: Any = await self.cache.zcard(self.queue_key)
+        return int(count)
+
+    async def requeue_dead(self, limit: int = 1000) -> int:
+        """Put up to `limit` of the oldest dead letters back as fresh jobs (attempts start
+        again), due now; returns how many. Atomic: a letter is either still dead or queued."""
+        if limit <= 0:
+            return 0
+        async with self.cache.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(self.dead_key)
+                    records: Any = await pipe.lrange(self.dead_key, -limit, -1)
+                    if not records:
+                        return 0
+                    jobs = [job for job in map(_fresh_job, records) if job is not None]
+                    pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    if jobs:
+                        pipe.hset(self.jobs_key, mapping={job.id: job.to_json() for job in jobs})
+                        pipe.zadd(self.queue_key, {job.id: time.time() for job in jobs})
+                    pipe.ltrim(self.dead_key, 0, -len(records) - 1)
+                    await pipe.execute()
+                except WatchError:
+                    continue  # a letter was added or removed meanwhile: read again
+                for _ in jobs:
+                    self.on_event("requeued")
+                return len(jobs)
+
+    async def _forget(self, job_id: str | bytes) -> None:
+        async with self.cache.pipeline(transaction=True) as pipe:
+            pipe.hdel(self.jobs_key, job_id)
+            pipe.zrem(self.queue_key, job_id)
+            await pipe.execute()
+
+
+def _fresh_job(record: bytes) -> PushJob | None:
+    try:
+        fields = orjson.loads(record)
+        return PushJob.new(
+            str(fields["recipient"]), str(fields["notification_id"]), str(fields["endpoint"])
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        log.warning("unreadable push dead letter discarded")
+        return None
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# --- The sender ----------------------------------------------------------------------------
+
+PayloadOf = Callable[[str, str], Awaitable[dict[str, Any] | None]]
+
+
+class PushSender:
+    """Sends the queue's due jobs. `payload_of(recipient, notification_id)` gives the JSON to
+    push, or None when the notification is gone or hidden (the job is then dropped).
+
+    Outcomes reported to `on_event`, one per handled job: "sent"; "gone" (the push service
+    said 404/410: the subscription is unregistered); "dropped" (no payload, or the
+    subscription is no longer the recipient's); "retried" (429, 5xx, timeout, connection
+    error); "dead" (other statuses, or the last try failed)."""
+
+    def __init__(
+        self,
+        notifications: NotificationRepo,
+        queue: PushQueue,
+        vapid: Vapid02,
+        *,
+        subject: str,
+        payload_of: PayloadOf,
+        concurrency: int = 8,
+        timeout_s: float = 10.0,
+        ttl_s: int = 86400,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.notifications = notifications
+        self.queue = queue
+        self.vapid = vapid
+        self.subject = subject
+        self.payload_of = payload_of
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.ttl_s = ttl_s
+        self.on_event = on_event or (lambda outcome: None)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._session: aiohttp.ClientSession | None = None
+        self._tokens: dict[str, tuple[int, str]] = {}  # audience -> (exp, Authorization)
+
+    async def enqueue_for(self, recipient: str, notification_id: str) -> int:
+        """Queue one delivery per subscription of the recipient; how many were queued.
+        With Redis away none are, and that is all: the notification is in the inbox."""
+        targets = await self.notifications.push_targets([recipient])
+        jobs = [PushJob.new(recipient, notification_id, target.endpoint) for target in targets]
+        try:
+            await self.queue.enqueue(jobs)
+        except REDIS_ERRORS as error:
+            log.warning("push not queued: Redis is away", recipient=recipient,
+                        subscriptions=len(jobs), error=str(error))  # fmt: skip
+            return 0
+        return len(jobs)
+
+    async def run(self, poll_s: float = 0.5) -> None:
+        """Send until cancelled; Redis or the graph being away is waited out."""
+        while True:
+            try:
+                handled = await self.step()
+            except REDIS_ERRORS as error:
+                log.warning("push sender waits for Redis", error=str(error))
+                await asyncio.sleep(1.0)
+                continue
+            except Exception:
+                log.exception("push sender step failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if not handled:
+                await asyncio.sleep(poll_s)
+
+    async def step(self, now: float | None = None) -> int:
+        """Claim the jobs due by `now` and send them, `concurrency` at a time; returns how
+        many were handled. Jobs whose handling was cut short are claimed again after the
+        lease."""
+        now = time.time() if now is None else now
+        jobs = await self.queue.claim(now, self.concurrency * CLAIM_PER_SLOT)
+        if not jobs:
+            return 0
+        recipients = sorted({job.recipient for job in jobs})
+        targets = {
+            (target.user, target.endpoint): target
+            for target in await self.notifications.push_targets(recipients)
+        }
+        await asyncio.gather(
+            *(self._handle(job, targets.get((job.recipient, job.endpoint)), now) for job in jobs)
+        )
+        return len(jobs)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _handle(self, job: PushJob, target: PushTarget | None, now: float) -> None:
+        async with self._slots:
+            try:
+                outcome = await self._deliver(job, target, now)
+            except REDIS_ERRORS as error:
+                log.warning("push job left to its lease: Redis is away", job=job.id,
+                            error=str(error), **endpoint_ref(job.endpoint))  # fmt: skip
+                return
+            except Exception as error:  # one job's failure (a bug, the graph away) stops no other
+                log.exception("push delivery failed", job=job.id, **endpoint_ref(job.endpoint))
+                try:
+                    outcome = await self.queue.retry(job, f"internal: {type(error).__name__}", now)
+                except REDIS_ERRORS:
+                    return
+        self.on_event(outcome)
+
+    async def _deliver(self, job: PushJob, target: PushTarget | None, now: float) -> str:
+        where = {"job": job.id, "attempt": job.attempt + 1, **endpoint_ref(job.endpoint)}
+        payload = (
+            None if target is None else await self.payload_of(job.recipient, job.notification_id)
+        )
+        if target is None or payload is None:
+            await self.queue.done(job)
+            log.info(
+                "push dropped",
+                reason="no subscription" if target is None else "no payload",
+                **where,
+            )
+            return "dropped"
+        try:
+            body = _encrypt(target, orjson.dumps(payload))
+            authorization = self._authorization(job.endpoint)
+        except Exception as error:  # a stored key or an audience that cannot be used at all
+            await self.queue.dead(job, f"cannot encrypt or sign: {type(error).__name__}")
+            log.warning("push dead: cannot encrypt or sign", error=type(error).__name__, **where)
+            return "dead"
+        try:
+            status, detail = await self._post(job.endpoint, body, authorization)
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            reason = _describe(error, job.endpoint)
+            outcome = await self.queue.retry(job, reason, now)
+            log.warning("push failed", outcome=outcome, error=reason, **where)
+            return outcome
+        if 200 <= status < 300:
+            await self.queue.done(job)
+            log.debug("push sent", status=status, **where)
+            return "sent"
+        if status in (404, 410):
+            await self.notifications.unregister_push(job.endpoint)
+            await self.queue.done(job)
+            log.info("push subscription gone; unregistered", status=status, **where)
+            return "gone"
+        reason = f"HTTP {status}" + (f": {detail}" if detail else "")
+        if status == 429 or status >= 500:
+            outcome = await self.queue.retry(job, reason, now)
+        else:
+            await self.queue.dead(replace(job, attempt=job.attempt + 1), reason)
+            outcome = "dead"
+        log.warning("push refused", outcome=outcome, status=status, **where)
+        return outcome
+
+    async def _post(self, endpoint: str, body: bytes, authorization: str) -> tuple[int, str]:
+        """POST one message; redirects are not followed (the endpoint was checked, wherever
+        it redirects to was not). Returns the status and the start of an error's body."""
+        headers = {
+            "Authorization": authorization,
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(self.ttl_s),
+        }
+        async with self._client().post(
+            endpoint, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            if 200 <= response.status < 300:
+                return response.status, ""
+            detail = await response.content.read(200)
+            return response.status, detail.decode("utf-8", "replace").strip()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s), trust_env=False
+            )
+        return self._session
+
+    def _authorization(self, endpoint: str) -> str:
+        """`vapid t=<JWT>, k=<public key>` for the endpoint's origin, signed once and reused
+        until shortly before it expires (signing is the costly part of a send)."""
+        parts = urlsplit(endpoint)
+        audience = f"{parts.scheme}://{parts.netloc}"
+        wall = int(time.time())
+        cached = self._tokens.get(audience)
+        if cached is not None and cached[0] - wall > VAPID_RENEW_S:
+            return cached[1]
+        exp = wall + VAPID_LIFETIME_S
+        signed: dict[str, str] = self.vapid.sign({"sub": self.subject, "aud": audience, "exp": exp})
+        if len(self._tokens) >= 1000:  # a handful of push services in practice
+            self._tokens.clear()
+        self._tokens[audience] = (exp, signed["Authorization"])
+        return signed["Authorization"]
+
+
+def _encrypt(target: PushTarget, data: bytes) -> bytes:
+    """The aes128gcm body (RFC 8188/8291) for the subscription's keys."""
+    encoded: Any = WebPusher(target.subscription_info()).encode(data, "aes128gcm")
+    body: bytes = encoded["body"]
+    return body
+
+
+def _describe(error: BaseException, endpoint: str) -> str:
+    """An error as a dead letter keeps it: some (a connect timeout) quote the request URL,
+    and its path is the capability."""
+    text = type(error).__name__ + (f": {error}" if str(error) else "")
+    path = urlsplit(endpoint).path
+    text = text.replace(endpoint, "<endpoint>")
+    if len(path) > 1:
+        text = text.replace(path, "/<path>")
+    return text[:MAX_ERROR_CHARS]

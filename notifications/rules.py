@@ -1,0 +1,159 @@
+"""Who is told what: the rules that turn domain events into notifications.
+
+- PIN_SAVED: the pin's creator, when someone else saves it to a public board;
+- USER_FOLLOWED: the followed user; BOARD_FOLLOWED: the board's owner (boards one can follow
+  are public);
+- NEW_PIN_IN_TOPIC: followers of a new public pin's topics, fanned out in batches
+  (`notifications/fanout.py`), one per pin, or one a day per topic for users who chose the
+  digest.
+
+Never to the actor, nothing for a muted kind. A burst aggregates on one notification per
+(recipient, kind, subject, window); each recipient gets at most `cap_per_hour` new ones an
+hour, however many pins go viral at once. Recording is idempotent (see
+`graph/repos/notifications.py`), so a redelivered event changes nothing and tells nobody twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import redis.asyncio as aioredis
+import structlog
+
+from domain.ids import new_id
+from events.consumer import Consumer
+from events.model import Event, EventType
+from graph.repos import Repositories
+from graph.repos.notifications import NewNotification
+from notifications.fanout import Fanout, FanoutJob
+from notifications.model import NotificationKind, NotificationSettings
+
+log = structlog.get_logger(__name__)
+
+GROUP = "notifications"
+
+Deliver = Callable[[str, str], Awaitable[object]]  # (recipient, notification id)
+
+
+class Rules:
+    def __init__(
+        self,
+        repos: Repositories,
+        cache: aioredis.Redis,
+        *,
+        deliver: Sequence[Deliver] = (),
+        window_s: int = 3600,
+        cap_per_hour: int = 60,
+        fanout_batch: int = 500,
+        on_event: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.repos = repos
+        self.store = repos.notifications
+        self.cache = cache
+        self.deliver = tuple(deliver)
+        self.window_ms = window_s * 1000
+        self.cap_per_hour = cap_per_hour
+        self.fanout = Fanout(cache, self.store, self.record, batch=fanout_batch)
+        self.on_event = on_event or (lambda outcome, count: None)
+
+    def consumers(self) -> tuple[Consumer[Event], Consumer[FanoutJob]]:
+        """The interaction rules and the topic fan-out: two groups, so that a topic with a
+        million followers never holds up someone being told about a save."""
+        return Consumer(GROUP, self.handle), self.fanout.consumer()
+
+    async def handle(self, event: Event) -> None:
+        if not event.actor:
+            return  # an operator's write (CLI): nobody acted
+        if event.type is EventType.PIN_SAVED:
+            await self._pin_saved(event)
+        elif event.type is EventType.USER_FOLLOWED and event.user != event.actor:
+            await self.notify([self._new(event, NotificationKind.USER_FOLLOWED, event.user, "")])
+        elif event.type is EventType.BOARD_FOLLOWED:
+            board = (await self.repos.boards.get_many([event.board], None)).get(event.board)
+            if board is not None and board.owner_id != event.actor:
+                row = self._new(event, NotificationKind.BOARD_FOLLOWED, board.owner_id, board.id)
+                await self.notify([row])
+        elif event.type is EventType.PIN_CREATED:
+            await self._pin_created(event)
+
+    async def _pin_saved(self, event: Event) -> None:
+        public = await self.repos.boards.get_many([event.board], None)
+        if event.board not in public:
+            return  # a save to a secret board is nobody else's business
+        pin = (await self.repos.pins.get_many([event.pin], None)).get(event.pin)
+        if pin is None or not pin.creator_id or pin.creator_id == event.actor:
+            return
+        row = self._new(event, NotificationKind.PIN_SAVED, pin.creator_id, event.pin)
+        await self.notify([row])
+
+    async def _pin_created(self, event: Event) -> None:
+        if event.pin not in await self.repos.pins.get_many([event.pin], None):
+            return  # not public: nobody but its creator may hear of it
+        topics = (await self.repos.pins.topics_of([event.pin]))[event.pin]
+        for topic in topics:
+            job = FanoutJob(pin=event.pin, topic=topic["name"], creator=event.actor, at=event.at)
+            await self.fanout.enqueue(job)
+
+    def _new(
+        self, event: Event, kind: NotificationKind, recipient: str, subject: str
+    ) -> NewNotification:
+        window = event.at // self.window_ms
+        board = event.board if kind is not NotificationKind.USER_FOLLOWED else ""
+        return NewNotification(
+            key=f"{recipient}:{kind.value}:{subject}:{window}",
+            id=new_id(),
+            recipient=recipient,
+            kind=kind.value,
+            actor=event.actor,
+            at=event.at,
+            actor_board=board,
+            pin=event.pin if kind is NotificationKind.PIN_SAVED else "",
+            board=board,
+        )
+
+    async def notify(self, rows: list[NewNotification]) -> None:
+        """Record `rows` for recipients who have not muted their kind."""
+        settings = await self.store.settings_of([row.recipient for row in rows])
+        await self.record([row for row in rows if _wanted(row, settings.get(row.recipient))])
+
+    async def record(self, rows: list[NewNotification]) -> None:
+        """Record rows already checked against settings: within the caps, then tell."""
+        if not rows:
+            return
+        existing = await self.store.existing_keys([row.key for row in rows])
+        fresh = [row for row in rows if row.key not in existing]
+        allowed = await self._within_caps([row.recipient for row in fresh])
+        rows = [row for row in rows if row.key in existing or row.recipient in allowed]
+        capped = len(fresh) - sum(1 for row in fresh if row.recipient in allowed)
+        if capped:
+            self.on_event("capped", capped)
+        recorded = await self.store.record(rows)
+        created = [r.recipient for r in recorded if r.created]
+        if created:
+            await self.store.prune(created)
+        digests = {row.key for row in rows if row.digest}
+        told = [r for r in recorded if r.new_actor and (r.created or r.key not in digests)]
+        self.on_event("created", len(created))
+        self.on_event("aggregated", sum(1 for r in recorded if r.new_actor and not r.created))
+        for r in told:
+            for deliver in self.deliver:
+                await deliver(r.recipient, r.id)
+
+    async def _within_caps(self, recipients: list[str]) -> set[str]:
+        """Recipients still under their hourly cap, counting one new notification each."""
+        if not recipients:
+            return set()
+        hour = int(time.time() // 3600)
+        async with self.cache.pipeline(transaction=False) as pipe:
+            for recipient in recipients:
+                key = f"pg:notify:cap:{recipient}:{hour}"
+                pipe.incr(key)
+                pipe.expire(key, 7200)
+            counts = (await pipe.execute())[::2]
+        return {r for r, n in zip(recipients, counts, strict=True) if int(n) <= self.cap_per_hour}
+
+
+def _wanted(row: NewNotification, settings: NotificationSettings | None) -> bool:
+    """The recipient exists and has not muted this kind."""
+    return settings is not None and NotificationKind(row.kind) not in settings.muted

@@ -1,0 +1,39 @@
+"""The one mapping from failures to `extensions.code`, for answers over HTTP and WebSocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+
+from domain.errors import DomainError, RateLimited
+
+INTERNAL_MESSAGE = "internal error; quote the X-Request-ID header when reporting it"
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """The error as the client sees it; internals never reach the client."""
+    original = error.original_error
+    formatted: dict[str, Any] = dict(error.formatted)
+    extensions: dict[str, Any] = dict(formatted.get("extensions") or {})
+    if isinstance(original, DomainError):
+        extensions["code"] = original.code
+        formatted["message"] = str(original)
+        if isinstance(original, RateLimited):
+            extensions["retryAfter"] = original.retry_after
+    elif original is None or isinstance(original, GraphQLError) or error.path is None:
+        # Syntax, validation, variable coercion and limit errors: the document was wrong.
+        extensions["code"] = "BAD_USER_INPUT"
+    else:
+        extensions["code"] = "INTERNAL"
+        formatted["message"] = INTERNAL_MESSAGE
+    formatted["extensions"] = extensions
+    return formatted
+
+
+def stamp(error: GraphQLError) -> None:
+    """Give the error itself that shape: strawberry's WebSocket handler sends
+    `error.formatted` as it is."""
+    formatted = format_error(error)
+    error.message = formatted["message"]
+    error.extensions = formatted["extensions"]

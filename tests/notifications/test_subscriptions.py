@@ -1,0 +1,118 @@
+"""notificationAdded over a real WebSocket (graphql-transport-ws), and the live hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import redis.asyncio as aioredis
+import websockets
+from starlette.applications import Starlette
+
+from domain.identity import Role
+from graph.repos import Repositories
+from notifications.live import FellBehind, LiveHub
+from server.auth import issue_token
+from server.services import Services
+from tests.utils.factories import make_board, make_pin, make_user
+from tests.utils.graphql import Api
+from tests.utils.live_server import PROTOCOL, serving, subscribed
+
+
+@pytest.fixture(scope="module")
+async def ws_url(app: Starlette) -> AsyncIterator[str]:
+    async with serving(app) as url:
+        yield url
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(20):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+
+async def closed_with(url: str, init: dict[str, object]) -> int | None:
+    async with websockets.connect(f"{url}/graphql", subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps(init))
+        async with asyncio.timeout(20):
+            await socket.wait_closed()
+        return socket.close_code
+
+
+async def test_a_save_arrives_live_and_the_socket_cleans_up(
+    ws_url: str, api: Api, repos: Repositories, services: Services
+) -> None:
+    creator, saver = await make_user(repos), await make_user(repos)
+    pin = await make_pin(repos, creator, await make_board(repos, creator))
+    hub = services.notifications.live
+    before = hub.count
+    async with subscribed(ws_url, api.token(creator)) as subscription:
+        await until(lambda: hub.count == before + 1)
+        board = await make_board(repos, saver)
+        await repos.pins.save(saver.id, pin.id, board.id)
+        async with asyncio.timeout(20):
+            payload = await subscription.next()
+        added = payload["data"]["notificationAdded"]
+        assert added["kind"] == "PIN_SAVED"
+        assert added["actors"] == [{"handle": saver.handle}]
+        assert (added["pin"]["id"], added["board"]["id"], added["read"]) == (
+            pin.id,
+            board.id,
+            False,
+        )
+    await until(lambda: hub.count == before)  # the disconnect unsubscribed
+
+
+async def test_connection_init_needs_a_user_token(
+    ws_url: str, api: Api, repos: Repositories
+) -> None:
+    user = await make_user(repos)
+    init = {"type": "connection_init"}
+    assert await closed_with(ws_url, init) == 4403
+    assert await closed_with(ws_url, {**init, "payload": {"Authorization": "Bearer nope"}}) == 4403
+    robot = api.token(user, Role.RECOMMENDER)
+    assert (
+        await closed_with(ws_url, {**init, "payload": {"Authorization": f"Bearer {robot}"}}) == 4403
+    )
+    forged = issue_token("another-secret-of-at-least-32-bytes!", user.id, [Role.USER])
+    assert (
+        await closed_with(ws_url, {**init, "payload": {"Authorization": f"Bearer {forged}"}})
+        == 4403
+    )
+
+
+async def test_only_subscriptions_run_over_the_socket(
+    ws_url: str, api: Api, repos: Repositories
+) -> None:
+    user = await make_user(repos)
+    async with subscribed(ws_url, api.token(user), "{ me { handle } }") as subscription:
+        async with asyncio.timeout(20):
+            message = await subscription.message()
+    assert message["type"] == "error"
+    assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_slow_subscriber_is_dropped_not_the_process(services: Services) -> None:
+    hub = LiveHub(services.cache, channel="pg:test-live", queue_size=2)
+    async with hub.subscribe("u1") as slow, hub.subscribe("u1") as keeping_up:
+        for n in range(3):
+            hub.dispatch("u1", f"n{n}")
+            if n < 2:
+                assert await keeping_up.next_id() == f"n{n}"
+        with pytest.raises(FellBehind):
+            await slow.next_id()
+        assert await keeping_up.next_id() == "n2"
+        assert hub.count == 1
+    assert hub.count == 0
+
+
+async def test_publishing_without_redis_never_raises() -> None:
+    dead = aioredis.Redis(port=1, socket_connect_timeout=0.5)
+    outcomes: list[str] = []
+    await LiveHub(dead, on_event=outcomes.append).publish("u1", "n1")
+    assert outcomes == ["publish_error"]
+    await dead.aclose()
