@@ -35,22 +35,32 @@ def free_port() -> int:
         return port
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
-    env.update(
+def start_server(
+    data_dir: Path,
+    port: int,
+    *,
+    demo: bool = True,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> subprocess.Popen[str]:
+    """`pingraph serve` on `port`, ready: with the demo graph unless `demo` is False, extra
+    `PINGRAPH_*` settings from `env`, and its stderr (warnings and errors) in `log`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
+    environment.update(
         PINGRAPH_DATA_DIR=str(data_dir),
         PINGRAPH_JWT_SECRET=SECRET,
         PINGRAPH_LOG_LEVEL="warning",
         PINGRAPH_RATE_LIMIT_USER="100000000/minute",
         PINGRAPH_RATE_LIMIT_ANONYMOUS="100000000/minute",
     )
+    environment.update(env or {})
     pingraph = str(Path(sys.executable).with_name("pingraph"))
-    server = subprocess.Popen(
-        [pingraph, "serve", "--demo", "--port", str(port)],
-        env=env,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    command = [pingraph, "serve", *(["--demo"] if demo else []), "--port", str(port)]
+    if log is None:
+        server = subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL, text=True)
+    else:
+        with log.open("w") as stderr:  # the child keeps its own copy of the descriptor
+            server = subprocess.Popen(command, env=environment, stderr=stderr, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -63,6 +73,52 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[str]:
         time.sleep(0.3)
     server.kill()
     raise SystemExit("the server did not become ready within 120 s")
+
+
+def stop_server(server: subprocess.Popen[str], timeout: float = 60) -> None:
+    """SIGTERM (uvicorn's graceful shutdown), then SIGKILL if it takes longer than `timeout`."""
+    server.terminate()
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def embedded_urls(data_dir: Path) -> dict[str, str]:
+    """The settings that point another process at the embedded stores a server started in
+    `data_dir` (its graph, the analysts' replica and Redis), as a second server uses them."""
+    state = json.loads((data_dir / "embedded" / "services.json").read_text())
+    password = (data_dir / "embedded" / "password").read_text().strip()
+    return {
+        "PINGRAPH_GRAPH_URL": f"falkordb://:{password}@127.0.0.1:{state['graph_port']}",
+        "PINGRAPH_ANALYST_GRAPH_URL": f"falkordb://:{password}@127.0.0.1:{state['analyst_port']}",
+        "PINGRAPH_REDIS_URL": f"redis://:{password}@127.0.0.1:{state['cache_port']}/0",
+    }
+
+
+async def scrape(port: int) -> dict[str, float]:
+    """A server's `GET /metrics` as {'name{labels}': value} (samples only, no comments)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def distribution(samples_ms: list[float]) -> dict[str, float]:
+    """n, mean, p50, p95, p99 and max of latencies in milliseconds (just n when empty)."""
+    if not samples_ms:
+        return {"n": 0}
+    values = np.asarray(samples_ms, dtype=float)
+    figures = {"n": len(samples_ms), "mean_ms": round(float(values.mean()), 2)}
+    for q in (50, 95, 99):
+        figures[f"p{q}_ms"] = round(float(np.percentile(values, q)), 2)
+    figures["max_ms"] = round(float(values.max()), 2)
+    return figures
 
 
 class Connection:

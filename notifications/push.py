@@ -37,8 +37,8 @@ from redis.exceptions import WatchError
 from cache.errors import REDIS_ERRORS
 from domain.errors import BadInput
 from domain.ids import new_id
-from graph.repos.notifications import NotificationRepo
 from notifications.model import PushTarget
+from notifications.subscriptions import PushSubscriptions
 from notifications.vapid import application_server_key, b64url_decode, b64url_encode, load_vapid
 
 __all__ = [
@@ -397,7 +397,7 @@ class PushSender:
 
     def __init__(
         self,
-        notifications: NotificationRepo,
+        subscriptions: PushSubscriptions,
         queue: PushQueue,
         vapid: Vapid02,
         *,
@@ -408,7 +408,7 @@ class PushSender:
         ttl_s: int = 86400,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
-        self.notifications = notifications
+        self.subscriptions = subscriptions
         self.queue = queue
         self.vapid = vapid
         self.subject = subject
@@ -424,7 +424,7 @@ class PushSender:
     async def enqueue_for(self, recipient: str, notification_id: str) -> int:
         """Queue one delivery per subscription of the recipient; how many were queued.
         With Redis away none are, and that is all: the notification is in the inbox."""
-        targets = await self.notifications.push_targets([recipient])
+        targets = await self.subscriptions.push_targets([recipient])
         jobs = [PushJob.new(recipient, notification_id, target.endpoint) for target in targets]
         try:
             await self.queue.enqueue(jobs)
@@ -461,7 +461,7 @@ class PushSender:
         recipients = sorted({job.recipient for job in jobs})
         targets = {
             (target.user, target.endpoint): target
-            for target in await self.notifications.push_targets(recipients)
+            for target in await self.subscriptions.push_targets(recipients)
         }
         await asyncio.gather(
             *(self._handle(job, targets.get((job.recipient, job.endpoint)), now) for job in jobs)
@@ -521,7 +521,7 @@ class PushSender:
             log.debug("push sent", status=status, **where)
             return "sent"
         if status in (404, 410):
-            await self.notifications.unregister_push(job.endpoint)
+            await self.subscriptions.unregister_push(job.endpoint)
             await self.queue.done(job)
             log.info("push subscription gone; unregistered", status=status, **where)
             return "gone"

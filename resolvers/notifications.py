@@ -63,17 +63,17 @@ async def register_push(ctx: Context, endpoint: str, p256dh: str, auth: str) -> 
     endpoint, p256dh, auth = check_subscription(
         endpoint, p256dh, auth, list(ctx.notifications.push_hosts)
     )
-    store = ctx.repos.notifications
-    if await store.push_count(viewer) >= MAX_PUSH_SUBSCRIPTIONS:
+    subscriptions = ctx.notifications.subscriptions
+    if await subscriptions.count(viewer) >= MAX_PUSH_SUBSCRIPTIONS:
         raise Conflict(
             f"at most {MAX_PUSH_SUBSCRIPTIONS} push subscriptions per user: unregister one first"
         )
-    return await store.register_push(PushTarget(viewer, endpoint, p256dh, auth), now_ms())
+    return await subscriptions.register(PushTarget(viewer, endpoint, p256dh, auth), now_ms())
 
 
 async def unregister_push(ctx: Context, endpoint: str) -> bool:
     viewer = ctx.require_user()
-    return await ctx.repos.notifications.unregister_push(endpoint, viewer)
+    return await ctx.notifications.subscriptions.unregister_push(endpoint, viewer)
 
 
 async def added(ctx: Context) -> AsyncIterator[Notification]:

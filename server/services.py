@@ -39,6 +39,7 @@ from notifications.live import LiveHub
 from notifications.push import PushQueue, PushSender
 from notifications.rules import Rules
 from notifications.service import NotificationService
+from notifications.subscriptions import PushSubscriptions
 from notifications.vapid import application_server_key, load_vapid
 from server.embedded import EmbeddedServices
 from server.observability import Metrics
@@ -260,6 +261,7 @@ def build_notifications(stores: Stores) -> tuple[NotificationService, Rules, Pus
         stores.cache, on_event=lambda outcome: metrics.notifications.labels(f"live_{outcome}").inc()
     )
     vapid = load_vapid(settings)
+    subscriptions = PushSubscriptions(stores.repos.notifications, vapid)
     queue = PushQueue(
         stores.cache,
         tries=settings.push_tries,
@@ -267,7 +269,7 @@ def build_notifications(stores: Stores) -> tuple[NotificationService, Rules, Pus
         on_event=lambda outcome: metrics.push_deliveries.labels(outcome).inc(),
     )
     push = PushSender(
-        stores.repos.notifications,
+        subscriptions,
         queue,
         vapid,
         subject=settings.vapid_subject,
@@ -283,7 +285,7 @@ def build_notifications(stores: Stores) -> tuple[NotificationService, Rules, Pus
         on_event=lambda outcome, n: metrics.notifications.labels(outcome).inc(n),
     )
     service = NotificationService(
-        inbox, live, application_server_key(vapid), tuple(settings.push_host_list)
+        inbox, live, subscriptions, application_server_key(vapid), tuple(settings.push_host_list)
     )
     return service, rules, push
 

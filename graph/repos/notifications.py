@@ -15,12 +15,7 @@ from typing import Any
 from graph.backends.base import GraphBackend
 from graph.model import Page
 from graph.repos.cypher import ListQuery, after, filtered_page
-from notifications.model import (
-    Notification,
-    NotificationKind,
-    NotificationSettings,
-    PushTarget,
-)
+from notifications.model import Notification, NotificationKind, NotificationSettings
 
 MAX_ACTORS = 20  # listed per notification; actorCount goes on counting past it
 MAX_INBOX = 200  # a recipient's newest notifications kept; older ones are pruned
@@ -103,20 +98,20 @@ LIMIT $limit
 """
 REGISTER_PUSH = """
 MATCH (u:User {id: $user})
-MERGE (s:PushSubscription {endpoint: $endpoint})
-SET s.user = $user, s.p256dh = $p256dh, s.auth = $auth, s.at = $now
-RETURN s.endpoint AS endpoint
+MERGE (s:PushSubscription {ref: $ref})
+SET s.user = $user, s.sealed = $sealed, s.at = $now
+RETURN s.ref AS ref
 """
 UNREGISTER_PUSH = """
-MATCH (s:PushSubscription {endpoint: $endpoint})
+MATCH (s:PushSubscription {ref: $ref})
 WHERE $user IS NULL OR s.user = $user
 DELETE s
 RETURN count(*) AS n
 """
-PUSH_TARGETS = """
+PUSH_SUBSCRIPTIONS = """
 UNWIND $users AS user
 MATCH (s:PushSubscription {user: user})
-RETURN s.user AS user, s.endpoint AS endpoint, s.p256dh AS p256dh, s.auth AS auth
+RETURN s.ref AS ref, s.user AS user, s.sealed AS sealed
 """
 PUSH_COUNT = "MATCH (s:PushSubscription {user: $user}) RETURN count(s) AS n"
 
@@ -142,6 +137,16 @@ class NewNotification:
         row["actorBoard"] = row.pop("actor_board")
         del row["digest"]
         return row
+
+
+@dataclass(frozen=True)
+class SealedSubscription:
+    """A push subscription as stored: found by `ref`, readable only by whoever holds the
+    sealing key (`notifications/subscriptions.py`)."""
+
+    ref: str
+    user: str
+    sealed: str
 
 
 @dataclass(frozen=True)
@@ -235,22 +240,18 @@ class NotificationRepo:
         )
         return [(row["id"], NotificationSettings.from_row(row)) for row in rows]
 
-    async def register_push(self, target: PushTarget, now: int) -> bool:
-        """False when the user does not exist. An endpoint belongs to one user: registering
-        it again (another user on the same browser profile) moves it."""
-        rows = await self.backend.write(REGISTER_PUSH, {**asdict(target), "now": now})
+    async def register_push(self, subscription: SealedSubscription, now: int) -> bool:
+        """False when the user does not exist."""
+        rows = await self.backend.write(REGISTER_PUSH, {**asdict(subscription), "now": now})
         return bool(rows)
 
-    async def unregister_push(self, endpoint: str, user: str | None = None) -> bool:
-        """Forget an endpoint: the user's own (`user`), or any (the push service said 404/410)."""
-        rows = await self.backend.write(UNREGISTER_PUSH, {"endpoint": endpoint, "user": user})
+    async def unregister_push(self, ref: str, user: str | None = None) -> bool:
+        rows = await self.backend.write(UNREGISTER_PUSH, {"ref": ref, "user": user})
         return bool(rows and int(rows[0]["n"]))
 
-    async def push_targets(self, users: list[str]) -> list[PushTarget]:
-        rows = await self.backend.read(PUSH_TARGETS, {"users": list(dict.fromkeys(users))})
-        return [
-            PushTarget(row["user"], row["endpoint"], row["p256dh"], row["auth"]) for row in rows
-        ]
+    async def push_subscriptions(self, users: list[str]) -> list[SealedSubscription]:
+        rows = await self.backend.read(PUSH_SUBSCRIPTIONS, {"users": list(dict.fromkeys(users))})
+        return [SealedSubscription(row["ref"], row["user"], row["sealed"]) for row in rows]
 
     async def push_count(self, user: str) -> int:
         rows = await self.backend.read(PUSH_COUNT, {"user": user})

@@ -131,8 +131,15 @@ async def test_push_subscriptions_are_checked_and_kept(
     endpoint = "https://fcm.googleapis.com/fcm/send/abc123"
     variables = {"endpoint": endpoint, "p256dh": p256dh, "auth": auth}
     assert await api.data(register, variables, token=token) == {"registerPushSubscription": True}
-    [target] = await repos.notifications.push_targets([user.id])
+    [target] = await services.notifications.subscriptions.push_targets([user.id])
     assert (target.endpoint, target.p256dh, target.auth) == (endpoint, p256dh, auth)
+    # Stored sealed: neither the endpoint nor the keys can be read from the graph store.
+    [stored] = await repos.backend.read(
+        "MATCH (s:PushSubscription {user: $u}) RETURN s {.*} AS s", {"u": user.id}
+    )
+    assert set(stored["s"]) == {"ref", "user", "sealed", "at"}
+    assert not {endpoint, p256dh, auth, "abc123"} & {str(v) for v in stored["s"].values()}
+    assert all("abc123" not in str(v) for v in stored["s"].values())
     for bad in (
         {"endpoint": "http://fcm.googleapis.com/fcm/send/abc"},  # not https
         {"endpoint": "https://169.254.169.254/latest/meta-data"},  # not a push service
@@ -149,7 +156,7 @@ async def test_push_subscriptions_are_checked_and_kept(
     assert await api.data(unregister, {"e": endpoint}, token=token) == {
         "unregisterPushSubscription": True
     }
-    assert await repos.notifications.push_targets([user.id]) == []
+    assert await services.notifications.subscriptions.push_targets([user.id]) == []
     server_key = (await api.data("{ pushPublicKey }"))["pushPublicKey"]
     assert len(base64.urlsafe_b64decode(server_key + "==")) == 65  # an uncompressed P-256 point
     assert server_key == services.notifications.push_key

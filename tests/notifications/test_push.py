@@ -79,8 +79,9 @@ def payload(recipient: str, notification_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def vapid() -> Any:
-    return generate_raw_key()[0]
+def vapid(settings: Settings, services: Services) -> Any:
+    """The app's own key: subscriptions are sealed with keys derived from it."""
+    return load_vapid(settings)
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ async def push(services: Services, vapid: Any) -> AsyncIterator[Push]:
         return None if notification_id in hidden else payload(recipient, notification_id)
 
     sender = PushSender(
-        services.repos.notifications,
+        services.notifications.subscriptions,
         queue,
         vapid,
         subject=SUBJECT,
@@ -121,7 +122,7 @@ async def subscribed(
     user = user or await make_user(services.repos)
     sub = receiver.subscribe(script)
     valid = check_subscription(sub.endpoint, sub.p256dh, sub.auth, [receiver.host])
-    assert await services.repos.notifications.register_push(valid.target(user.id), now_ms())
+    assert await services.notifications.subscriptions.register(valid.target(user.id), now_ms())
     return user, sub
 
 
@@ -227,7 +228,7 @@ async def test_an_unreachable_push_service_is_retried_and_never_logged_in_full(
     endpoint = f"http://127.0.0.1:{port}/push/secret-capability-token"
     p256dh, auth = browser_keys()
     target = check_subscription(endpoint, p256dh, auth, [receiver.host]).target(user.id)
-    await services.repos.notifications.register_push(target, now_ms())
+    await services.notifications.subscriptions.register(target, now_ms())
     with structlog.testing.capture_logs() as logs:
         await push.sender.enqueue_for(user.id, "n1")
         await push.steps(time.time())
@@ -267,7 +268,7 @@ async def test_an_expired_subscription_is_unregistered(
 ) -> None:
     user, gone = await subscribed(services, receiver, [status])
     _, alive = await subscribed(services, receiver, [201], user)
-    repo = services.repos.notifications
+    repo = services.notifications.subscriptions
     assert {t.endpoint for t in await repo.push_targets([user.id])} == {
         gone.endpoint,
         alive.endpoint,
@@ -292,7 +293,7 @@ async def test_a_client_error_is_a_dead_letter_at_once(
     assert letter["attempt"] == 1
     assert letter["error"].startswith("HTTP 400")
     assert await push.queue.depth() == 0
-    assert await services.repos.notifications.push_count(user.id) == 1  # still registered
+    assert await services.notifications.subscriptions.count(user.id) == 1  # still registered
 
 
 async def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(
@@ -321,7 +322,7 @@ async def test_jobs_without_a_payload_or_subscription_are_dropped(
     assert await push.sender.step() == 1
     assert push.outcomes == ["dropped"]
     await push.sender.enqueue_for(user.id, "n2")
-    assert await services.repos.notifications.unregister_push(sub.endpoint, user.id)
+    assert await services.notifications.subscriptions.unregister_push(sub.endpoint, user.id)
     assert await push.sender.step() == 1  # unsubscribed between queueing and sending
     assert push.outcomes == ["dropped", "dropped"]
     assert sub.deliveries == []
@@ -337,7 +338,11 @@ async def test_enqueue_without_redis_loses_nothing_but_the_push(
     try:
         queue = PushQueue(away, prefix=f"pg:test-push:{uuid.uuid4().hex}")
         sender = PushSender(
-            services.repos.notifications, queue, vapid, subject=SUBJECT, payload_of=push_payload
+            services.notifications.subscriptions,
+            queue,
+            vapid,
+            subject=SUBJECT,
+            payload_of=push_payload,
         )
         assert await sender.enqueue_for(user.id, "n1") == 0
         with pytest.raises(REDIS_ERRORS):  # which the sender's loop waits out

@@ -27,7 +27,7 @@ async def test_a_save_is_pushed_to_the_creators_browser(
         # Registered in the store directly: the session's settings admit real push services
         # only (registration's host check is tested in test_api and test_push).
         target = PushTarget(creator.id, browser.endpoint, browser.p256dh, browser.auth)
-        assert await repos.notifications.register_push(target, now_ms())
+        assert await services.notifications.subscriptions.register(target, now_ms())
         await repos.pins.save(saver.id, pin.id, (await make_board(repos, saver)).id)
         [delivery] = await browser.received(1, 30)
     assert delivery.error is None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -19,6 +21,8 @@ from server.services import Services
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
 from tests.utils.live_server import PROTOCOL, serving, subscribed
+
+EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "notifications.py"
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +120,24 @@ async def test_publishing_without_redis_never_raises() -> None:
     await LiveHub(dead, on_event=outcomes.append).publish("u1", "n1")
     assert outcomes == ["publish_error"]
     await dead.aclose()
+
+
+async def test_the_documented_python_example_receives_notifications(
+    ws_url: str, api: Api, repos: Repositories, services: Services
+) -> None:
+    spec = importlib.util.spec_from_file_location("notifications_example", EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    creator, fan = await make_user(repos), await make_user(repos)
+    hub = services.notifications.live
+    before = hub.count
+    stream = example.notifications(f"{ws_url}/graphql", api.token(creator))
+    first = asyncio.ensure_future(anext(stream))
+    await until(lambda: hub.count == before + 1)
+    await repos.users.follow(fan.id, creator.id)
+    async with asyncio.timeout(20):
+        notification = await first
+    assert example.describe(notification) == f"USER_FOLLOWED: {fan.handle}"
+    await stream.aclose()
