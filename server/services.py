@@ -36,7 +36,8 @@ from media.service import ImageService
 from media.store import ImageStore
 from notifications.inbox import Inbox
 from notifications.live import LiveHub
-from notifications.push import PushQueue, PushSender
+from notifications.push import PushSender
+from notifications.push_queue import PushQueue
 from notifications.rules import Rules
 from notifications.service import NotificationService
 from notifications.subscriptions import PushSubscriptions

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from notifications.push import PushQueue, application_server_key, endpoint_ref
-from notifications.vapid import generate_raw_key
+from notifications.push import endpoint_ref
+from notifications.push_queue import PushQueue
+from notifications.vapid import application_server_key, generate_raw_key
 from server.cli.common import err, run, settings_or_exit
 from server.services import open_stores
 

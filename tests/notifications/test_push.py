@@ -32,16 +32,16 @@ from pydantic import SecretStr
 from cache.errors import REDIS_ERRORS
 from domain.errors import BadInput
 from graph.model import User
-from notifications.push import (
-    PushJob,
-    PushQueue,
-    PushSender,
+from notifications.push import PushSender, check_subscription, endpoint_ref
+from notifications.push_queue import PushJob, PushQueue
+from notifications.vapid import (
+    KEY_FILE,
     application_server_key,
-    check_subscription,
-    endpoint_ref,
+    b64url_decode,
+    b64url_encode,
+    generate_raw_key,
     load_vapid,
 )
-from notifications.vapid import KEY_FILE, b64url_decode, b64url_encode, generate_raw_key
 from server.embedded import EmbeddedServices
 from server.services import Services
 from server.settings import Settings, SettingsError

@@ -11,7 +11,7 @@ import httpx
 from graph.model import now_ms
 from graph.repos import Repositories
 from notifications.model import PushTarget
-from notifications.push import PushJob
+from notifications.push_queue import PushJob
 from server.services import Services
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.push_receiver import PushReceiver
