@@ -32,6 +32,7 @@ MAX_PER_USER = 20  # open subscriptions of one user in one process
 
 class FellBehind(DomainError):
     code = "FELL_BEHIND"
+    http_status = 409
 
 
 class Subscriber:
