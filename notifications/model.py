@@ -78,6 +78,7 @@ class PushTarget:
     endpoint: str
     p256dh: str  # the browser's P-256 public key, base64url
     auth: str  # the 16-byte authentication secret, base64url
+    ref: str = ""  # its stored id (notifications/subscriptions.py)
 
     def subscription_info(self) -> dict[str, Any]:
         """As pywebpush takes it."""

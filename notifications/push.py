@@ -49,6 +49,9 @@ _HOST = re.compile(
 
 VAPID_LIFETIME_S = 12 * 3600  # RFC 8292 allows at most 24 h
 VAPID_RENEW_S = 15 * 60  # sign anew when a cached token has less than this left
+# At most one push per notification this often: its later actors reach the inbox and live
+# subscribers at once, and the next push (which reads the notification when it is sent).
+THROTTLE_S = 600
 CLAIM_PER_SLOT = 4  # jobs claimed per step and concurrency slot: well within one lease
 
 
@@ -134,6 +137,10 @@ def _check_auth(value: str) -> str:
     return b64url_encode(raw)
 
 
+def _host(endpoint: str) -> str:
+    return urlsplit(endpoint).hostname or "?"
+
+
 def endpoint_ref(endpoint: str) -> dict[str, str]:
     """What logs and the CLI show of an endpoint: its host and a short hash, enough to tell
     deliveries apart and match them up, never the capability URL itself."""
@@ -168,6 +175,7 @@ class PushSender:
         concurrency: int = 8,
         timeout_s: float = 10.0,
         ttl_s: int = 86400,
+        throttle_s: int = THROTTLE_S,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.subscriptions = subscriptions
@@ -178,6 +186,7 @@ class PushSender:
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.ttl_s = ttl_s
+        self.throttle_s = throttle_s
         self.on_event = on_event or (lambda outcome: None)
         self._slots = asyncio.Semaphore(concurrency)
         self._session: aiohttp.ClientSession | None = None
@@ -187,8 +196,13 @@ class PushSender:
         """Queue one delivery per subscription of the recipient; how many were queued.
         With Redis away none are, and that is all: the notification is in the inbox."""
         targets = await self.subscriptions.push_targets([recipient])
-        jobs = [PushJob.new(recipient, notification_id, target.endpoint) for target in targets]
+        jobs = [
+            PushJob.new(recipient, notification_id, target.ref, _host(target.endpoint))
+            for target in targets
+        ]
         try:
+            if not jobs or not await self.queue.first_in(notification_id, self.throttle_s):
+                return 0
             await self.queue.enqueue(jobs)
         except REDIS_ERRORS as error:
             log.warning("push not queued: Redis is away", recipient=recipient,
@@ -222,11 +236,14 @@ class PushSender:
             return 0
         recipients = sorted({job.recipient for job in jobs})
         targets = {
-            (target.user, target.endpoint): target
+            (target.user, target.ref): target
             for target in await self.subscriptions.push_targets(recipients)
         }
         await asyncio.gather(
-            *(self._handle(job, targets.get((job.recipient, job.endpoint)), now) for job in jobs)
+            *(
+                self._handle(job, targets.get((job.recipient, job.subscription)), now)
+                for job in jobs
+            )
         )
         return len(jobs)
 
@@ -241,10 +258,10 @@ class PushSender:
                 outcome = await self._deliver(job, target, now)
             except REDIS_ERRORS as error:
                 log.warning("push job left to its lease: Redis is away", job=job.id,
-                            error=str(error), **endpoint_ref(job.endpoint))  # fmt: skip
+                            error=str(error), **job.where())  # fmt: skip
                 return
             except Exception as error:  # one job's failure (a bug, the graph away) stops no other
-                log.exception("push delivery failed", job=job.id, **endpoint_ref(job.endpoint))
+                log.exception("push delivery failed", job=job.id, **job.where())
                 try:
                     outcome = await self.queue.retry(job, f"internal: {type(error).__name__}", now)
                 except REDIS_ERRORS:
@@ -252,7 +269,7 @@ class PushSender:
         self.on_event(outcome)
 
     async def _deliver(self, job: PushJob, target: PushTarget | None, now: float) -> str:
-        where = {"job": job.id, "attempt": job.attempt + 1, **endpoint_ref(job.endpoint)}
+        where = {"job": job.id, "attempt": job.attempt + 1, **job.where()}
         payload = (
             None if target is None else await self.payload_of(job.recipient, job.notification_id)
         )
@@ -266,15 +283,15 @@ class PushSender:
             return "dropped"
         try:
             body = _encrypt(target, orjson.dumps(payload))
-            authorization = self._authorization(job.endpoint)
+            authorization = self._authorization(target.endpoint)
         except Exception as error:  # a stored key or an audience that cannot be used at all
             await self.queue.dead(job, f"cannot encrypt or sign: {type(error).__name__}")
             log.warning("push dead: cannot encrypt or sign", error=type(error).__name__, **where)
             return "dead"
         try:
-            status, detail = await self._post(job.endpoint, body, authorization)
+            status, detail = await self._post(target.endpoint, body, authorization)
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
-            reason = _describe(error, job.endpoint)
+            reason = _describe(error, target.endpoint)
             outcome = await self.queue.retry(job, reason, now)
             log.warning("push failed", outcome=outcome, error=reason, **where)
             return outcome
@@ -283,7 +300,7 @@ class PushSender:
             log.debug("push sent", status=status, **where)
             return "sent"
         if status in (404, 410):
-            await self.subscriptions.unregister_push(job.endpoint)
+            await self.subscriptions.unregister_ref(job.subscription)
             await self.queue.done(job)
             log.info("push subscription gone; unregistered", status=status, **where)
             return "gone"

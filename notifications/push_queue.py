@@ -29,19 +29,27 @@ JITTER = 0.1  # up to 10 % added to a back-off, so failed bursts do not retry in
 
 @dataclass(frozen=True)
 class PushJob:
-    """One delivery: a notification to one subscription. `attempt` counts the sends that
-    failed so far; `created_at` is epoch milliseconds."""
+    """One delivery: a notification to one subscription. The subscription is named by its
+    `ref` (`notifications/subscriptions.py`) and its push service's `host`, never by its
+    endpoint URL, which is a capability. `attempt` counts the sends that failed so far;
+    `created_at` is epoch milliseconds."""
 
     id: str
     recipient: str
     notification_id: str
-    endpoint: str
+    subscription: str
+    host: str
     attempt: int = 0
     created_at: int = 0
 
     @classmethod
-    def new(cls, recipient: str, notification_id: str, endpoint: str) -> PushJob:
-        return cls(new_id(), recipient, notification_id, endpoint, 0, time.time_ns() // 1_000_000)
+    def new(cls, recipient: str, notification_id: str, subscription: str, host: str) -> PushJob:
+        now = time.time_ns() // 1_000_000
+        return cls(new_id(), recipient, notification_id, subscription, host, 0, now)
+
+    def where(self) -> dict[str, str]:
+        """What logs and the CLI show of the subscription."""
+        return {"host": self.host, "subscription": self.subscription[:12]}
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self))
@@ -53,7 +61,8 @@ class PushJob:
             id=str(fields["id"]),
             recipient=str(fields["recipient"]),
             notification_id=str(fields["notification_id"]),
-            endpoint=str(fields["endpoint"]),
+            subscription=str(fields["subscription"]),
+            host=str(fields["host"]),
             attempt=int(fields.get("attempt", 0)),
             created_at=int(fields.get("created_at", 0)),
         )
@@ -113,6 +122,7 @@ class PushQueue:
         on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.cache = cache
+        self.prefix = prefix
         self.queue_key = f"{prefix}:queue"
         self.jobs_key = f"{prefix}:jobs"
         self.dead_key = f"{prefix}:dead"
@@ -135,6 +145,13 @@ class PushQueue:
             await pipe.execute()
         for _ in jobs:
             self.on_event("enqueued")
+
+    async def first_in(self, notification_id: str, seconds: int) -> bool:
+        """True once per notification within `seconds`: a burst of actors on one
+        notification makes one push, not one per actor (the push reads it when sent)."""
+        fresh = await self.cache.set(f"{self.prefix}:recent:{notification_id}", b"1",
+                                     nx=True, ex=seconds)  # fmt: skip
+        return bool(fresh)
 
     async def claim(self, now: float, limit: int) -> list[PushJob]:
         """Take up to `limit` jobs due by `now`, leasing them until `now + lease_s`."""
@@ -234,7 +251,10 @@ def _fresh_job(record: bytes) -> PushJob | None:
     try:
         fields = orjson.loads(record)
         return PushJob.new(
-            str(fields["recipient"]), str(fields["notification_id"]), str(fields["endpoint"])
+            str(fields["recipient"]),
+            str(fields["notification_id"]),
+            str(fields["subscription"]),
+            str(fields["host"]),
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         log.warning("unreadable push dead letter discarded")

@@ -50,6 +50,10 @@ class PushSubscriptions:
         """Forget an endpoint: the user's own (`user`), or any (the push service said 404/410)."""
         return await self.store.unregister_push(self.ref(endpoint), user)
 
+    async def unregister_ref(self, ref: str) -> bool:
+        """Forget a subscription by its stored id (the push service said 404/410)."""
+        return await self.store.unregister_push(ref)
+
     async def push_targets(self, users: list[str]) -> list[PushTarget]:
         targets = []
         for found in await self.store.push_subscriptions(users):
@@ -58,7 +62,7 @@ class PushSubscriptions:
                 plain = orjson.loads(self._cipher.decrypt(raw[:12], raw[12:], found.ref.encode()))
             except InvalidTag:
                 continue  # sealed with another VAPID key: its browser cannot be reached
-            targets.append(PushTarget(found.user, plain["e"], plain["p"], plain["a"]))
+            targets.append(PushTarget(found.user, plain["e"], plain["p"], plain["a"], found.ref))
         return targets
 
     async def count(self, user: str) -> int:

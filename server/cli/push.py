@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from notifications.push import endpoint_ref
 from notifications.push_queue import PushQueue
 from notifications.vapid import application_server_key, generate_raw_key
 from server.cli.common import err, run, settings_or_exit
@@ -67,7 +66,8 @@ def shown(letter: dict[str, Any]) -> dict[str, Any]:
         "at": _iso(letter.get("at")),
         "attempts": letter.get("attempt"),
         "error": letter.get("error"),
-        **endpoint_ref(str(letter.get("endpoint", ""))),
+        "host": letter.get("host"),
+        "subscription": str(letter.get("subscription", ""))[:12],
         "recipient": letter.get("recipient"),
         "notification_id": letter.get("notification_id"),
         "queued_at": _iso(letter.get("created_at")),

@@ -207,7 +207,9 @@ async def test_a_delivery_that_always_fails_is_a_dead_letter_and_can_be_requeued
     assert letter["attempt"] == TRIES
     assert letter["error"].startswith("HTTP 503")
     assert (letter["recipient"], letter["notification_id"]) == (user.id, "n1")
-    assert letter["endpoint"] == sub.endpoint
+    assert letter["subscription"] == services.notifications.subscriptions.ref(sub.endpoint)
+    assert letter["host"] == "127.0.0.1"
+    assert "endpoint" not in letter  # a capability: never kept outside the sealed store
 
     sub.script.append(201)  # the push service is back
     assert await push.queue.requeue_dead() == 1
@@ -236,11 +238,8 @@ async def test_an_unreachable_push_service_is_retried_and_never_logged_in_full(
     [letter] = await push.queue.dead_letters()
     assert letter["error"].startswith("ClientConnectorError")
     assert "secret-capability-token" not in letter["error"]
-    mine = [
-        entry
-        for entry in logs
-        if entry.get("endpoint_hash") == endpoint_ref(endpoint)["endpoint_hash"]
-    ]
+    ref = services.notifications.subscriptions.ref(endpoint)
+    mine = [entry for entry in logs if entry.get("subscription") == ref[:12]]
     assert len(mine) == TRIES
     assert all(entry["host"] == "127.0.0.1" for entry in mine)
     assert "secret-capability-token" not in repr(logs)
@@ -356,7 +355,7 @@ async def push_payload(recipient: str, notification_id: str) -> dict[str, Any]:
 
 
 def test_job_json_round_trips() -> None:
-    job = PushJob.new("u1", "n1", "https://fcm.googleapis.com/fcm/send/abc")
+    job = PushJob.new("u1", "n1", "a" * 64, "fcm.googleapis.com")
     assert PushJob.from_json(job.to_json()) == job
     assert orjson.loads(job.to_json())["notification_id"] == "n1"
 
@@ -541,20 +540,19 @@ def test_push_dead_letters_lists_without_endpoints_and_requeues(
     own_services: tuple[Path, str],
 ) -> None:
     data_dir, redis_url = own_services
-    endpoints = [f"https://fcm.googleapis.com/fcm/send/secret-{i}" for i in range(3)]
-    asyncio.run(bury(redis_url, endpoints))
+    refs = [f"{i}" * 64 for i in range(3)]
+    asyncio.run(bury(redis_url, refs))
 
     listed = pingraph(data_dir, "push", "dead-letters", "--limit", "2")
     assert listed.returncode == 0, listed.stderr
     letters = [orjson.loads(line) for line in listed.stdout.splitlines()]
-    assert [letter["endpoint_hash"] for letter in letters] == [
-        endpoint_ref(endpoint)["endpoint_hash"] for endpoint in reversed(endpoints[1:])
+    assert [letter["subscription"] for letter in letters] == [
+        ref[:12] for ref in reversed(refs[1:])
     ]  # newest first
     assert letters[0]["host"] == "fcm.googleapis.com"
     assert letters[0]["attempts"] == 1
     assert letters[0]["error"] == "HTTP 400: bad key"
     assert letters[0]["at"].startswith(str(time.gmtime().tm_year))
-    assert "secret-" not in listed.stdout + listed.stderr
     assert "2 of 3 dead letters" in listed.stderr
 
     requeued = pingraph(data_dir, "push", "dead-letters", "--requeue")
@@ -563,12 +561,12 @@ def test_push_dead_letters_lists_without_endpoints_and_requeues(
     assert asyncio.run(queue_state(redis_url)) == (3, 0)
 
 
-async def bury(redis_url: str, endpoints: list[str]) -> None:
+async def bury(redis_url: str, refs: list[str]) -> None:
     cache = aioredis.Redis.from_url(redis_url)
     try:
         queue = PushQueue(cache)
-        for endpoint in endpoints:
-            job = PushJob.new("u1", "n1", endpoint)
+        for ref in refs:
+            job = PushJob.new("u1", "n1", ref, "fcm.googleapis.com")
             await queue.enqueue([job])
             await queue.dead(replace(job, attempt=1), "HTTP 400: bad key")
     finally:
@@ -582,3 +580,14 @@ async def queue_state(redis_url: str) -> tuple[int, int]:
         return await queue.depth(), await queue.dead_count()
     finally:
         await cache.aclose()
+
+
+async def test_a_burst_on_one_notification_makes_one_push(
+    services: Services, receiver: PushReceiver, push: Push
+) -> None:
+    user, sub = await subscribed(services, receiver, [201])
+    assert await push.sender.enqueue_for(user.id, "n1") == 1
+    assert await push.sender.enqueue_for(user.id, "n1") == 0  # another actor, same notification
+    assert await push.sender.enqueue_for(user.id, "n2") == 1
+    await push.steps(time.time())
+    assert sorted(d.payload["id"] for d in sub.deliveries if d.payload) == ["n1", "n2"]

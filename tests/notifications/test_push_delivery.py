@@ -43,7 +43,7 @@ async def test_dead_letters_are_counted_in_metrics(
 ) -> None:
     queue = services.push.queue
     before = await queue.dead_count()
-    job = PushJob.new("u1", "n1", "https://127.0.0.1:1/never-sent")
+    job = PushJob.new("u1", "n1", "0" * 64, "127.0.0.1")
     await queue.enqueue([job], now=time.time() + 3600)  # not due: the app's sender leaves it
     await queue.dead(job, "boom")
     text = (await client.get("/metrics")).text
