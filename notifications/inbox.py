@@ -13,7 +13,7 @@ import dataclasses
 
 from graph.model import Page
 from graph.repos import Repositories
-from notifications.model import Notification, summary
+from notifications.model import Notification, NotificationKind, summary
 
 
 class Inbox:
@@ -43,7 +43,13 @@ class Inbox:
         return len(await self.shown(recipient, {n.id: n for n in listed}))
 
     async def mark_read(self, recipient: str, ids: list[str] | None) -> int:
-        return await self.store.mark_read(recipient, ids)
+        """Mark read what the recipient can see of `ids` (None: all); how many were unread."""
+        if ids is None:
+            unread = {n.id: n for n in await self.store.listed(recipient, unread_only=True)}
+            ids = list(await self.shown(recipient, unread))
+        else:
+            ids = list(await self.get_many(recipient, ids))
+        return await self.store.mark_read(recipient, ids) if ids else 0
 
     async def shown(
         self, recipient: str, found: dict[str, Notification]
@@ -55,18 +61,22 @@ class Inbox:
         boards = await self.repos.boards.get_many(board_ids, recipient) if board_ids else {}
         shown = {}
         for id_, n in found.items():
-            if (n.pin and n.pin not in pins) or (n.board and n.board not in boards):
+            saved = n.kind is NotificationKind.PIN_SAVED  # its board is each saver's own
+            if (n.pin and n.pin not in pins) or (n.board and not saved and n.board not in boards):
                 continue
-            kept = [(a, b) for a, b in zip(n.actor_ids, n.actor_boards, strict=True)
-                    if not b or b in boards]  # fmt: skip
+            actors = zip(n.actor_ids, n.actor_boards, n.actor_ats, strict=True)
+            kept = [(a, b, at) for a, b, at in actors if not b or b in boards]
             if not kept:
                 continue
             hidden = len(n.actor_ids) - len(kept)
             shown[id_] = dataclasses.replace(
                 n,
-                actor_ids=tuple(a for a, _ in kept),
-                actor_boards=tuple(b for _, b in kept),
+                actor_ids=tuple(a for a, _, _ in kept),
+                actor_boards=tuple(b for _, b, _ in kept),
+                actor_ats=tuple(at for _, _, at in kept),
                 actor_count=n.actor_count - hidden,
+                at=max(at for _, _, at in kept),  # not when a hidden actor acted
+                board=(kept[0][1] or None) if saved else n.board,  # the newest visible save's
             )
         return shown
 

@@ -18,9 +18,9 @@ class NotificationKind(StrEnum):
 class Notification:
     """One inbox entry: a burst of the same kind about the same subject, aggregated.
 
-    `actor_ids` are the latest distinct actors (newest first, at most MAX_ACTORS are kept) and
-    `actor_boards` the board each one acted on ("" when none); `actor_count` counts every
-    distinct actor, also those no longer listed."""
+    `actor_ids` are the latest distinct actors (newest first, at most KEPT_ACTORS are kept),
+    `actor_boards` the board each one acted on ("" when none) and `actor_ats` when; `actor_count`
+    counts every distinct actor, also those no longer kept."""
 
     id: str
     recipient: str
@@ -29,6 +29,7 @@ class Notification:
     read: bool
     actor_ids: tuple[str, ...]
     actor_boards: tuple[str, ...]
+    actor_ats: tuple[int, ...]  # when each acted
     actor_count: int
     pin: str | None
     board: str | None
@@ -38,6 +39,7 @@ class Notification:
     def from_row(cls, row: dict[str, Any]) -> Notification:
         actors = tuple(row.get("actorIds") or ())
         boards = tuple(row.get("actorBoards") or ())
+        ats = tuple(int(at) for at in row.get("actorAts") or ())
         return cls(
             id=row["id"],
             recipient=row["recipient"],
@@ -46,6 +48,7 @@ class Notification:
             read=bool(row["read"]),
             actor_ids=actors,
             actor_boards=boards + ("",) * (len(actors) - len(boards)),
+            actor_ats=ats + (int(row["at"]),) * (len(actors) - len(ats)),
             actor_count=int(row.get("actorCount") or len(actors)),
             pin=row.get("pin") or None,
             board=row.get("board") or None,

@@ -17,7 +17,11 @@ from graph.model import Page
 from graph.repos.cypher import ListQuery, after, filtered_page
 from notifications.model import Notification, NotificationKind, NotificationSettings
 
-MAX_ACTORS = 20  # listed per notification; actorCount goes on counting past it
+MAX_ACTORS = 20  # the most `actors(first:)` lists
+# Actors kept per notification, newest first: who they are (a repeat is no new actor), where
+# and when they acted (checked against the graph when the inbox is read). `actorCount` goes on
+# counting past them, so beyond this many distinct actors in one window it is approximate.
+KEPT_ACTORS = 100
 MAX_INBOX = 200  # a recipient's newest notifications kept; older ones are pruned
 
 RECORD = """
@@ -25,13 +29,17 @@ UNWIND $rows AS row
 MERGE (n:Notification {key: row.key})
 ON CREATE SET n.id = row.id, n.recipient = row.recipient, n.kind = row.kind,
               n.createdAt = row.at, n.at = row.at, n.read = false,
-              n.actorIds = [], n.actorBoards = [], n.actorCount = 0
+              n.actorIds = [], n.actorBoards = [], n.actorAts = [], n.actorCount = 0
 WITH n, row, row.actor IN n.actorIds AS seen, n.actorCount = 0 AS created
-SET n.pin = row.pin, n.board = row.board, n.topic = row.topic,
+SET n.pin = CASE WHEN seen AND NOT row.digest THEN n.pin ELSE row.pin END,
+    n.board = CASE WHEN seen THEN n.board ELSE row.board END,
+    n.topic = row.topic,
     n.actorIds = CASE WHEN seen THEN n.actorIds
-                      ELSE ([row.actor] + n.actorIds)[0..$maxActors] END,
+                      ELSE ([row.actor] + n.actorIds)[0..$keptActors] END,
     n.actorBoards = CASE WHEN seen THEN n.actorBoards
-                         ELSE ([row.actorBoard] + n.actorBoards)[0..$maxActors] END,
+                         ELSE ([row.actorBoard] + n.actorBoards)[0..$keptActors] END,
+    n.actorAts = CASE WHEN seen THEN n.actorAts
+                      ELSE ([row.at] + n.actorAts)[0..$keptActors] END,
     n.actorCount = n.actorCount + CASE WHEN seen THEN 0 ELSE 1 END,
     n.read = n.read AND seen,
     n.at = CASE WHEN seen OR n.at > row.at THEN n.at ELSE row.at END
@@ -135,7 +143,6 @@ class NewNotification:
     def row(self) -> dict[str, Any]:
         row = asdict(self)
         row["actorBoard"] = row.pop("actor_board")
-        del row["digest"]
         return row
 
 
@@ -166,7 +173,7 @@ class NotificationRepo:
         if not notifications:
             return []
         rows = await self.backend.write(
-            RECORD, {"rows": [n.row() for n in notifications], "maxActors": MAX_ACTORS}
+            RECORD, {"rows": [n.row() for n in notifications], "keptActors": KEPT_ACTORS}
         )
         return [
             Recorded(row["id"], row["recipient"], row["key"], not row["seen"], bool(row["created"]))

@@ -4,7 +4,7 @@ import uuid
 
 from domain.ids import new_id
 from graph.repos import Repositories
-from graph.repos.notifications import MAX_ACTORS, NewNotification, SealedSubscription
+from graph.repos.notifications import KEPT_ACTORS, NewNotification, SealedSubscription
 from notifications.model import NotificationKind
 from tests.utils.factories import make_user
 
@@ -39,13 +39,13 @@ async def test_actors_listed_are_capped_but_counted(repos: Repositories) -> None
     store = repos.notifications
     recipient = (await make_user(repos)).id
     key = f"{recipient}:cap:{uuid.uuid4().hex}"
-    rows = [row(recipient, f"a{i}", key=key, at=i) for i in range(MAX_ACTORS + 5)]
+    rows = [row(recipient, f"a{i}", key=key, at=i) for i in range(KEPT_ACTORS + 5)]
     for one in rows:
         await store.record([one])
     [found] = await store.listed(recipient, unread_only=False)
-    assert found.actor_count == MAX_ACTORS + 5
-    assert len(found.actor_ids) == MAX_ACTORS
-    assert found.actor_ids[0] == f"a{MAX_ACTORS + 4}"
+    assert found.actor_count == KEPT_ACTORS + 5
+    assert len(found.actor_ids) == KEPT_ACTORS
+    assert found.actor_ids[0] == f"a{KEPT_ACTORS + 4}"
 
 
 async def test_inbox_pages_marks_read_and_prunes(repos: Repositories) -> None:

@@ -202,3 +202,22 @@ async def test_caps_stop_new_notifications_not_bursts(
                                  board=saver_board.id))  # fmt: skip
     told = (await services.notifications.inbox.page(creator.id, 10, None)).items
     assert sorted(n.actor_count for n in told) == [1, 3]
+
+
+async def test_a_hidden_actor_leaves_no_trace_in_time_or_counts(
+    services: Services, repos: Repositories
+) -> None:
+    creator, early, late = [await make_user(repos) for _ in range(3)]
+    pin = await make_pin(repos, creator, await make_board(repos, creator))
+    await repos.pins.save(early.id, pin.id, (await make_board(repos, early)).id)
+    [first] = await inbox_of(services, creator.id)
+    assert await services.notifications.inbox.mark_read(creator.id, None) == 1
+    late_board = await make_board(repos, late)
+    await repos.pins.save(late.id, pin.id, late_board.id)
+    [both] = await inbox_of(services, creator.id)
+    assert (both.actor_count, both.read) == (2, False)
+    await repos.boards.update(late.id, late_board.id, privacy=Privacy.SECRET)
+    [shown] = await inbox_of(services, creator.id)
+    assert (shown.actor_ids, shown.actor_count, shown.at) == ((early.id,), 1, first.at)
+    # Marking all read counts what the recipient sees.
+    assert await services.notifications.inbox.mark_read(creator.id, None) == 1
