@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from cache.errors import REDIS_ERRORS
+from domain.errors import Unavailable
 from events.bus import STREAM
 from events.model import Event
 
@@ -93,6 +94,10 @@ class ConsumerRunner:
                 raise
             except REDIS_ERRORS as error:
                 log.warning("event consumer waits for Redis", group=self.group, error=str(error))
+                await asyncio.sleep(1.0)
+            except Unavailable as error:
+                log.warning("event consumer waits for the graph store", group=self.group,
+                            error=str(error))  # fmt: skip
                 await asyncio.sleep(1.0)
             except Exception as error:
                 if isinstance(error, aioredis.ResponseError) and "NOGROUP" in str(error):
@@ -179,8 +184,8 @@ class ConsumerRunner:
             try:
                 await self.consumer.handle(event)
                 break
-            except (asyncio.CancelledError, *REDIS_ERRORS):
-                raise  # not acknowledged: handled again once Redis answers
+            except (asyncio.CancelledError, Unavailable, *REDIS_ERRORS):
+                raise  # not acknowledged: handled again once the stores answer
             except Exception:
                 log.exception("event handler failed", group=self.group, entry=repr(event),
                               attempt=attempt)  # fmt: skip

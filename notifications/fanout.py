@@ -22,7 +22,7 @@ from notifications.model import NotificationKind, NotificationSettings
 
 STREAM = "pg:notify:fanout"
 GROUP = "notify-fanout"
-MAXLEN = 100_000
+MAXLEN = 1_000_000  # approximate; a backlog this long would be 500 million notifications
 DAY_MS = 24 * 3600 * 1000
 
 

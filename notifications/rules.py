@@ -32,6 +32,10 @@ from notifications.model import NotificationKind, NotificationSettings
 log = structlog.get_logger(__name__)
 
 GROUP = "notifications"
+# New pins of one creator fanned out to their topics' followers an hour; later ones reach
+# followers through topic pages and feeds only. A topic may have millions of followers, so
+# one account creating pins at its rate limit must not keep the fan-out busy for everyone.
+FANOUT_PINS_PER_HOUR = 20
 
 Deliver = Callable[[str, str], Awaitable[object]]  # (recipient, notification id)
 
@@ -91,6 +95,11 @@ class Rules:
         if event.pin not in await self.repos.pins.get_many([event.pin], None):
             return  # not public: nobody but its creator may hear of it
         topics = (await self.repos.pins.topics_of([event.pin]))[event.pin]
+        if not topics:
+            return
+        if not await self._fanout_allowed(event.actor):
+            self.on_event("fanout_skipped", 1)
+            return
         for topic in topics:
             job = FanoutJob(pin=event.pin, topic=topic["name"], creator=event.actor, at=event.at)
             await self.fanout.enqueue(job)
@@ -138,7 +147,19 @@ class Rules:
         self.on_event("aggregated", sum(1 for r in recorded if r.new_actor and not r.created))
         for r in told:
             for deliver in self.deliver:
-                await deliver(r.recipient, r.id)
+                try:
+                    await deliver(r.recipient, r.id)
+                except Exception:  # recorded already: one failed delivery must not stop the rest
+                    log.exception("notification delivery failed", notification=r.id)
+                    self.on_event("deliver_error", 1)
+
+    async def _fanout_allowed(self, creator: str) -> bool:
+        key = f"pg:notify:fanout-budget:{creator}:{int(time.time() // 3600)}"
+        async with self.cache.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 7200)
+            count, _ = await pipe.execute()
+        return int(count) <= FANOUT_PINS_PER_HOUR
 
     async def _within_caps(self, recipients: list[str]) -> set[str]:
         """Recipients still under their hourly cap, counting one new notification each."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+import pytest
+
 from events.consumer import Consumer, ConsumerRunner
 from events.model import Event, EventType
 from graph.model import Privacy
@@ -221,3 +223,16 @@ async def test_a_hidden_actor_leaves_no_trace_in_time_or_counts(
     assert (shown.actor_ids, shown.actor_count, shown.at) == ((early.id,), 1, first.at)
     # Marking all read counts what the recipient sees.
     assert await services.notifications.inbox.mark_read(creator.id, None) == 1
+
+
+async def test_a_creators_fanout_budget_is_hourly(
+    services: Services, repos: Repositories, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("notifications.rules.FANOUT_PINS_PER_HOUR", 1)
+    topic = f"tb{uuid.uuid4().hex[:8]}"
+    creator, fan = await make_user(repos), await make_user(repos)
+    await repos.topics.follow(fan.id, topic)
+    board = await make_board(repos, creator)
+    first = await make_pin(repos, creator, board, topics=[topic])
+    await make_pin(repos, creator, board, topics=[topic])  # past the budget: not fanned out
+    assert [n.pin for n in await inbox_of(services, fan.id)] == [first.id]
