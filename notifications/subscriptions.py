@@ -65,6 +65,11 @@ class PushSubscriptions:
             targets.append(PushTarget(found.user, plain["e"], plain["p"], plain["a"], found.ref))
         return targets
 
+    async def registered(self, user: str, endpoint: str) -> bool:
+        """Whether `user` has registered this endpoint already (browsers register again on
+        every page load)."""
+        return await self.store.push_owner(self.ref(endpoint)) == user
+
     async def count(self, user: str) -> int:
         return await self.store.push_count(user)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class Context:
     loaders: Loaders = field(init=False)
     # A WebSocket's `connection_init` payload (strawberry sets it): where its token arrives.
     connection_params: dict[str, Any] | None = None
+    # When a long-lived connection's token runs out (an HTTP request's is checked as it comes).
+    expires_at: float | None = None
 
     def __post_init__(self) -> None:
         self.fresh_loaders()
@@ -46,6 +49,8 @@ class Context:
         """The signed-in user's id; anonymous or non-user callers get a clear error."""
         if self.viewer is None:
             raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
+        if self.expires_at is not None and time.time() > self.expires_at:
+            raise Unauthenticated("the token has expired; connect again with a new one")
         if Role.USER not in self.viewer.roles:
             raise Forbidden("this needs a token with the 'user' role")
         return self.viewer.user_id

@@ -64,7 +64,8 @@ async def register_push(ctx: Context, endpoint: str, p256dh: str, auth: str) -> 
         endpoint, p256dh, auth, list(ctx.notifications.push_hosts)
     )
     subscriptions = ctx.notifications.subscriptions
-    if await subscriptions.count(viewer) >= MAX_PUSH_SUBSCRIPTIONS:
+    at_most = await subscriptions.count(viewer) >= MAX_PUSH_SUBSCRIPTIONS
+    if at_most and not await subscriptions.registered(viewer, endpoint):
         raise Conflict(
             f"at most {MAX_PUSH_SUBSCRIPTIONS} push subscriptions per user: unregister one first"
         )
@@ -83,6 +84,7 @@ async def added(ctx: Context) -> AsyncIterator[Notification]:
     async with service.live.subscribe(viewer) as subscriber:
         while True:
             notification_id = await subscriber.next_id()
+            ctx.require_user()  # the connection's token may have expired meanwhile
             ctx.fresh_loaders()  # a long-lived connection: read pins and boards as they are now
             found = await service.inbox.get(viewer, notification_id)
             if found is not None:

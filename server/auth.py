@@ -46,6 +46,12 @@ def viewer_from(connection: HTTPConnection, secret: str) -> Viewer | None:
     return decode_token(token.strip(), secret)
 
 
+def expiry(token: str) -> float:
+    """When a token that `decode_token` accepted expires, epoch seconds (with the leeway)."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return float(claims["exp"]) + LEEWAY_S
+
+
 def decode_token(token: str, secret: str) -> Viewer:
     try:
         claims = jwt.decode(

@@ -35,7 +35,7 @@ from domain.identity import Role, Viewer
 from resolvers.context import Context
 from schema.build import MAX_TOKENS
 from schema.errors import format_error
-from server.auth import decode_token
+from server.auth import decode_token, expiry
 from server.guard import BodyTooLarge, admit, capped_request, charge, error_response
 from server.services import Services
 
@@ -59,17 +59,25 @@ class SubscriptionsOnly(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload: Any = message.get("payload")
         query = payload.get("query") if isinstance(payload, dict) else None
-        refused = isinstance(query, str) and not only_subscriptions(query)
-        if self.connection_acknowledged and refused:
-            error: Any = {
-                "message": "only subscriptions run over WebSocket; send queries and mutations "
-                "with POST /graphql",
-                "extensions": {"code": "BAD_USER_INPUT"},
-            }
-            reply: Any = {"id": message["id"], "type": "error", "payload": [error]}
-            await self.send_message(reply)
+        if not isinstance(message.get("id"), str) or not isinstance(query, str):
+            await self.handle_invalid_message("a subscribe message needs an id and a query")
             return
-        await super().handle_subscribe(message)
+        if not self.connection_acknowledged:
+            await super().handle_subscribe(message)  # closes the socket: 4401
+            return
+        if not only_subscriptions(query):
+            await self._refuse(message, "only subscriptions run over WebSocket; send queries "
+                               "and mutations with POST /graphql", "BAD_USER_INPUT")  # fmt: skip
+        elif len(self.operations) >= SUBSCRIPTIONS_PER_CONNECTION:
+            await self._refuse(message, f"at most {SUBSCRIPTIONS_PER_CONNECTION} subscriptions "
+                               "per connection", "RATE_LIMITED")  # fmt: skip
+        else:
+            await super().handle_subscribe(message)
+
+    async def _refuse(self, message: SubscribeMessage, why: str, code: str) -> None:
+        error = {"message": why, "extensions": {"code": code}}
+        reply: Any = {"id": message["id"], "type": "error", "payload": [error]}
+        await self.send_message(reply)
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -223,6 +231,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if Role.USER not in viewer.roles:
             raise ConnectionRejectionError({"message": "this needs a token with the 'user' role"})
         context.viewer = viewer
+        context.expires_at = expiry(token.strip())
         context.fresh_loaders()
 
     async def process_result(

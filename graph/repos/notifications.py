@@ -122,6 +122,7 @@ MATCH (s:PushSubscription {user: user})
 RETURN s.ref AS ref, s.user AS user, s.sealed AS sealed
 """
 PUSH_COUNT = "MATCH (s:PushSubscription {user: $user}) RETURN count(s) AS n"
+PUSH_OWNER = "MATCH (s:PushSubscription {ref: $ref}) RETURN s.user AS user"
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,10 @@ class NotificationRepo:
     async def push_subscriptions(self, users: list[str]) -> list[SealedSubscription]:
         rows = await self.backend.read(PUSH_SUBSCRIPTIONS, {"users": list(dict.fromkeys(users))})
         return [SealedSubscription(row["ref"], row["user"], row["sealed"]) for row in rows]
+
+    async def push_owner(self, ref: str) -> str | None:
+        rows = await self.backend.read(PUSH_OWNER, {"ref": ref})
+        return str(rows[0]["user"]) if rows else None
 
     async def push_count(self, user: str) -> int:
         rows = await self.backend.read(PUSH_COUNT, {"user": user})

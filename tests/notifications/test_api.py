@@ -160,3 +160,25 @@ async def test_push_subscriptions_are_checked_and_kept(
     server_key = (await api.data("{ pushPublicKey }"))["pushPublicKey"]
     assert len(base64.urlsafe_b64decode(server_key + "==")) == 65  # an uncompressed P-256 point
     assert server_key == services.notifications.push_key
+
+
+async def test_a_browser_may_register_again_at_the_limit(api: Api, repos: Repositories) -> None:
+    user = await make_user(repos)
+    token = api.token(user)
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    keys = {
+        "p256dh": b64(key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)),
+        "auth": b64(b"0123456789abcdef"),
+    }
+    register = """
+    mutation($endpoint: String!, $p256dh: String!, $auth: String!) {
+      registerPushSubscription(endpoint: $endpoint, p256dh: $p256dh, auth: $auth)
+    }
+    """
+    endpoints = [f"https://fcm.googleapis.com/fcm/send/device{i}" for i in range(11)]
+    for endpoint in endpoints[:10]:
+        await api.data(register, {"endpoint": endpoint, **keys}, token=token)
+    again = await api.data(register, {"endpoint": endpoints[0], **keys}, token=token)
+    assert again == {"registerPushSubscription": True}
+    error = await api.error(register, {"endpoint": endpoints[10], **keys}, token=token)
+    assert code(error) == "CONFLICT"

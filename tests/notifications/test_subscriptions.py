@@ -20,7 +20,7 @@ from server.auth import issue_token
 from server.services import Services
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
-from tests.utils.live_server import PROTOCOL, serving, subscribed
+from tests.utils.live_server import NOTIFICATION_ADDED, PROTOCOL, serving, subscribed
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "notifications.py"
 
@@ -141,3 +141,45 @@ async def test_the_documented_python_example_receives_notifications(
         notification = await first
     assert example.describe(notification) == f"USER_FOLLOWED: {fan.handle}"
     await stream.aclose()
+
+
+async def test_malformed_and_excess_subscriptions_are_refused_with_codes(
+    ws_url: str, api: Api, repos: Repositories
+) -> None:
+    user = await make_user(repos)
+    async with subscribed(ws_url, api.token(user)) as subscription:
+        socket = subscription.socket
+        for n in range(2, 6):  # up to the fifth: accepted
+            await socket.send(json.dumps({"id": str(n), "type": "subscribe",
+                                          "payload": {"query": NOTIFICATION_ADDED}}))  # fmt: skip
+        await socket.send(json.dumps({"id": "6", "type": "subscribe",
+                                      "payload": {"query": NOTIFICATION_ADDED}}))  # fmt: skip
+        async with asyncio.timeout(20):
+            refused = await subscription.message()
+        assert (refused["id"], refused["type"]) == ("6", "error")
+        assert refused["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+        await socket.send(json.dumps({"id": "7", "type": "subscribe", "payload": "nonsense"}))
+        async with asyncio.timeout(20):
+            await socket.wait_closed()
+        assert socket.close_code == 4400
+
+
+async def test_a_subscription_ends_when_its_token_expires(
+    ws_url: str,
+    api: Api,
+    repos: Repositories,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("server.auth.LEEWAY_S", 0)
+    creator, fan = await make_user(repos), await make_user(repos)
+    hub = services.notifications.live
+    before = hub.count
+    async with subscribed(ws_url, api.token(creator, ttl=2)) as subscription:
+        await until(lambda: hub.count == before + 1)
+        await asyncio.sleep(2.5)  # past the token's expiry
+        await repos.users.follow(fan.id, creator.id)
+        async with asyncio.timeout(20):
+            ended = await subscription.message()
+    assert ended["type"] == "next"
+    assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
