@@ -16,6 +16,7 @@ only its host and a short hash (`endpoint_ref`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import time
@@ -191,6 +192,7 @@ class PushSender:
         self._slots = asyncio.Semaphore(concurrency)
         self._session: aiohttp.ClientSession | None = None
         self._tokens: dict[str, tuple[int, str]] = {}  # audience -> (exp, Authorization)
+        self._queued = asyncio.Event()  # set by this process's enqueue: no need to poll
 
     async def enqueue_for(self, recipient: str, notification_id: str) -> int:
         """Queue one delivery per subscription of the recipient; how many were queued.
@@ -204,6 +206,7 @@ class PushSender:
             if not jobs or not await self.queue.first_in(notification_id, self.throttle_s):
                 return 0
             await self.queue.enqueue(jobs)
+            self._queued.set()
         except REDIS_ERRORS as error:
             log.warning("push not queued: Redis is away", recipient=recipient,
                         subscriptions=len(jobs), error=str(error))  # fmt: skip
@@ -224,7 +227,10 @@ class PushSender:
                 await asyncio.sleep(1.0)
                 continue
             if not handled:
-                await asyncio.sleep(poll_s)
+                # Jobs queued by other processes, and retries falling due, wait for the poll.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._queued.wait(), poll_s)
+                self._queued.clear()
 
     async def step(self, now: float | None = None) -> int:
         """Claim the jobs due by `now` and send them, `concurrency` at a time; returns how
