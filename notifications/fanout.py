@@ -1,11 +1,12 @@
 """Topic fan-out: telling a topic's followers about a new pin, a batch at a time.
 
 A topic may have millions of followers, so one new pin becomes a chain of jobs on a stream of
-their own (`pg:notify:fanout`, consumer group `notify-fanout`): each job records one batch of
-followers, in id order after its cursor, and appends the job for the next batch. Other jobs
-and the interaction rules run between batches, so a big fan-out delays nobody else. A job's
-id is its (pin, topic, cursor): a batch repeated after a crash is recorded idempotently and
-appends a continuation that the consumer then skips as already done.
+their own (`pg:notify:fanout`, consumer group `notify-fanout`). The first job reads the
+topic's followers once and keeps their ids in a Redis list; each later job records one batch
+of them, from its cursor (an offset into that list), and appends the job for the next batch.
+Other jobs and the interaction rules run between batches, so a big fan-out delays nobody
+else. A job's id is its (pin, topic, cursor): a batch repeated after a crash is recorded
+idempotently, and the continuation it appends again is skipped as already done.
 """
 
 from __future__ import annotations
@@ -14,16 +15,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import redis.asyncio as aioredis
+import structlog
 
 from domain.ids import new_id
 from events.consumer import Consumer
 from graph.repos.notifications import NewNotification, NotificationRepo
 from notifications.model import NotificationKind, NotificationSettings
 
+log = structlog.get_logger(__name__)
+
 STREAM = "pg:notify:fanout"
 GROUP = "notify-fanout"
 MAXLEN = 1_000_000  # approximate; a backlog this long would be 500 million notifications
 DAY_MS = 24 * 3600 * 1000
+FOLLOWERS_TTL_S = 24 * 3600  # a fan-out's follower list, should its chain be stuck that long
+CHUNK = 10_000  # follower ids per RPUSH
+SNAPSHOT = -1  # the cursor of the job that reads the followers
 
 
 @dataclass(frozen=True)
@@ -32,21 +39,21 @@ class FanoutJob:
     topic: str
     creator: str
     at: int  # when the pin was created
-    after: str = ""  # the last follower id done
+    start: int = SNAPSHOT  # the offset of this job's batch in the follower list
 
     @property
     def id(self) -> str:
-        return f"{self.pin}:{self.topic}:{self.after}"
+        return f"{self.pin}:{self.topic}:{self.start}"
 
     def fields(self) -> dict[str, str]:
         return {"pin": self.pin, "topic": self.topic, "creator": self.creator,
-                "at": str(self.at), "after": self.after}  # fmt: skip
+                "at": str(self.at), "start": str(self.start)}  # fmt: skip
 
     @classmethod
     def from_fields(cls, raw: dict[bytes, bytes]) -> FanoutJob:
         values = {key.decode(): value.decode() for key, value in raw.items()}
         return cls(values["pin"], values["topic"], values["creator"], int(values["at"]),
-                   values.get("after", ""))  # fmt: skip
+                   int(values.get("start", SNAPSHOT)))  # fmt: skip
 
 
 Record = Callable[[list[NewNotification]], Awaitable[None]]
@@ -75,10 +82,38 @@ class Fanout:
         await self.cache.xadd(self.stream, job.fields(), maxlen=MAXLEN, approximate=True)  # type: ignore[arg-type]
 
     async def handle(self, job: FanoutJob) -> None:
-        followers = await self.store.topic_followers(job.topic, job.after, self.batch, job.creator)
-        await self.record(topic_rows(job, followers))
-        if len(followers) == self.batch:
-            await self.enqueue(replace(job, after=followers[-1][0]))
+        followers = f"{self.stream}:followers:{job.pin}:{job.topic}"
+        if job.start == SNAPSHOT:
+            await self._snapshot(job, followers)
+            await self.enqueue(replace(job, start=0))
+            return
+        raw: list[bytes] = await self.cache.lrange(  # type: ignore[assignment]
+            followers, job.start, job.start + self.batch - 1
+        )
+        ids = [item.decode() for item in raw]
+        settings = await self.store.settings_of(ids)
+        await self.record(topic_rows(job, [(i, settings[i]) for i in ids if i in settings]))
+        if len(ids) == self.batch:
+            await self.enqueue(replace(job, start=job.start + self.batch))
+        else:
+            await self.cache.delete(followers)
+
+    async def _snapshot(self, job: FanoutJob, followers: str) -> None:
+        """Keep the topic's followers in `followers`, unless a run that crashed after
+        keeping them did already: the cursors of its later jobs point into that list."""
+        if await self.cache.exists(followers):
+            return
+        ids = await self.store.topic_follower_ids(job.topic, job.creator)
+        building = f"{followers}:building"
+        async with self.cache.pipeline(transaction=True) as pipe:
+            pipe.delete(building)
+            for at in range(0, len(ids), CHUNK):
+                pipe.rpush(building, *ids[at : at + CHUNK])
+            if ids:
+                pipe.expire(building, FOLLOWERS_TTL_S)
+                pipe.rename(building, followers)
+            await pipe.execute()
+        log.info("topic fan-out started", topic=job.topic, followers=len(ids))
 
 
 def topic_rows(

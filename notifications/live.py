@@ -77,9 +77,15 @@ class LiveHub:
         return sum(len(subs) for subs in self.subscribers.values())
 
     async def publish(self, recipient: str, notification_id: str) -> None:
-        """Tell every process; never raises (the notification is in the inbox already)."""
+        await self.publish_many([(recipient, notification_id)])
+
+    async def publish_many(self, told: list[tuple[str, str]]) -> None:
+        """Tell every process, in one round trip; never raises (the inbox has them)."""
         try:
-            await self.cache.publish(self.channel, f"{recipient} {notification_id}")
+            async with self.cache.pipeline(transaction=False) as pipe:
+                for recipient, notification_id in told:
+                    pipe.publish(self.channel, f"{recipient} {notification_id}")
+                await pipe.execute()
         except REDIS_ERRORS as error:
             self.on_event("publish_error")
             log.warning("live notification not published: Redis does not answer",

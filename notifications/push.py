@@ -195,22 +195,31 @@ class PushSender:
         self._queued = asyncio.Event()  # set by this process's enqueue: no need to poll
 
     async def enqueue_for(self, recipient: str, notification_id: str) -> int:
-        """Queue one delivery per subscription of the recipient; how many were queued.
-        With Redis away none are, and that is all: the notification is in the inbox."""
-        targets = await self.subscriptions.push_targets([recipient])
-        jobs = [
-            PushJob.new(recipient, notification_id, target.ref, _host(target.endpoint))
-            for target in targets
-        ]
-        try:
-            if not jobs or not await self.queue.first_in(notification_id, self.throttle_s):
-                return 0
-            await self.queue.enqueue(jobs)
-            self._queued.set()
-        except REDIS_ERRORS as error:
-            log.warning("push not queued: Redis is away", recipient=recipient,
-                        subscriptions=len(jobs), error=str(error))  # fmt: skip
+        return await self.enqueue([(recipient, notification_id)])
+
+    async def enqueue(self, told: list[tuple[str, str]]) -> int:
+        """Queue one delivery per subscription of each (recipient, notification); how many
+        were queued. With Redis away none are, and that is all: the inbox has them."""
+        targets: dict[str, list[PushTarget]] = {}
+        for target in await self.subscriptions.push_targets([r for r, _ in told]):
+            targets.setdefault(target.user, []).append(target)
+        wanted = [(r, n) for r, n in told if r in targets]
+        if not wanted:
             return 0
+        try:
+            fresh = await self.queue.first_in([n for _, n in wanted], self.throttle_s)
+            jobs = [
+                PushJob.new(recipient, notification_id, target.ref, _host(target.endpoint))
+                for recipient, notification_id in wanted if notification_id in fresh
+                for target in targets[recipient]
+            ]  # fmt: skip
+            await self.queue.enqueue(jobs)
+        except REDIS_ERRORS as error:
+            log.warning("push not queued: Redis is away", notifications=len(wanted),
+                        error=str(error))  # fmt: skip
+            return 0
+        if jobs:
+            self._queued.set()
         return len(jobs)
 
     async def run(self, poll_s: float = 0.5) -> None:

@@ -146,12 +146,14 @@ class PushQueue:
         for _ in jobs:
             self.on_event("enqueued")
 
-    async def first_in(self, notification_id: str, seconds: int) -> bool:
-        """True once per notification within `seconds`: a burst of actors on one
+    async def first_in(self, notification_ids: list[str], seconds: int) -> set[str]:
+        """Those of the notifications not pushed within `seconds`: a burst of actors on one
         notification makes one push, not one per actor (the push reads it when sent)."""
-        fresh = await self.cache.set(f"{self.prefix}:recent:{notification_id}", b"1",
-                                     nx=True, ex=seconds)  # fmt: skip
-        return bool(fresh)
+        async with self.cache.pipeline(transaction=False) as pipe:
+            for notification_id in notification_ids:
+                pipe.set(f"{self.prefix}:recent:{notification_id}", b"1", nx=True, ex=seconds)
+            fresh = await pipe.execute()
+        return {n for n, new in zip(notification_ids, fresh, strict=True) if new}
 
     async def claim(self, now: float, limit: int) -> list[PushJob]:
         """Take up to `limit` jobs due by `now`, leasing them until `now + lease_s`."""

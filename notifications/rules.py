@@ -37,7 +37,8 @@ GROUP = "notifications"
 # one account creating pins at its rate limit must not keep the fan-out busy for everyone.
 FANOUT_PINS_PER_HOUR = 20
 
-Deliver = Callable[[str, str], Awaitable[object]]  # (recipient, notification id)
+# Tells a batch of (recipient, notification id): live, by push.
+Deliver = Callable[[list[tuple[str, str]]], Awaitable[object]]
 
 
 class Rules:
@@ -145,13 +146,13 @@ class Rules:
         told = [r for r in recorded if r.new_actor and (r.created or r.key not in digests)]
         self.on_event("created", len(created))
         self.on_event("aggregated", sum(1 for r in recorded if r.new_actor and not r.created))
-        for r in told:
-            for deliver in self.deliver:
-                try:
-                    await deliver(r.recipient, r.id)
-                except Exception:  # recorded already: one failed delivery must not stop the rest
-                    log.exception("notification delivery failed", notification=r.id)
-                    self.on_event("deliver_error", 1)
+        pairs = [(r.recipient, r.id) for r in told]
+        for deliver in self.deliver if pairs else ():
+            try:
+                await deliver(pairs)
+            except Exception:  # recorded already: one failed way must not stop the others
+                log.exception("notification delivery failed", notifications=len(pairs))
+                self.on_event("deliver_error", len(pairs))
 
     async def _fanout_allowed(self, creator: str) -> bool:
         key = f"pg:notify:fanout-budget:{creator}:{int(time.time() // 3600)}"

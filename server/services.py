@@ -280,7 +280,7 @@ def build_notifications(stores: Stores) -> tuple[NotificationService, Rules, Pus
     rules = Rules(
         stores.repos,
         stores.cache,
-        deliver=(live.publish, push.enqueue_for),
+        deliver=(live.publish_many, push.enqueue),
         window_s=settings.notify_window_s,
         cap_per_hour=settings.notify_cap_per_hour,
         on_event=lambda outcome, n: metrics.notifications.labels(outcome).inc(n),
