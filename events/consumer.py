@@ -52,6 +52,9 @@ class Consumer[T: Entry]:
     # that is rebuilt anyway, "0" for a stream of work that must all be done.
     start: str = "$"
     stream: str = STREAM
+    # Entries of a batch handled at once: 1 keeps their order (the walk deltas need it);
+    # handlers that only wait on the stores go faster with more.
+    concurrency: int = 1
 
 
 class ConsumerRunner:
@@ -131,8 +134,10 @@ class ConsumerRunner:
                 self.group, self.name, {self.stream: ">"}, count=self.batch, block=block_ms or None
             )
             entries = [entry for _, items in answer or [] for entry in items]
-        for entry_id, fields in entries:
-            await self._handle(entry_id, fields)
+        width = self.consumer.concurrency
+        for at in range(0, len(entries), width):
+            await asyncio.gather(*(self._handle(entry_id, fields)
+                                   for entry_id, fields in entries[at : at + width]))  # fmt: skip
         return len(entries)
 
     async def read_only(self, count: int) -> list[str]:

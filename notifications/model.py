@@ -39,16 +39,20 @@ class Notification:
     def from_row(cls, row: dict[str, Any]) -> Notification:
         actors = tuple(row.get("actorIds") or ())
         boards = tuple(row.get("actorBoards") or ())
+        boards += ("",) * (len(actors) - len(boards))
         ats = tuple(int(at) for at in row.get("actorAts") or ())
+        ats += (int(row["at"]),) * (len(actors) - len(ats))
+        # Newest first by when they acted: events are handled concurrently, not in order.
+        ordered = sorted(zip(actors, boards, ats, strict=True), key=lambda a: -a[2])
         return cls(
             id=row["id"],
             recipient=row["recipient"],
             kind=NotificationKind(row["kind"]),
             at=int(row["at"]),
             read=bool(row["read"]),
-            actor_ids=actors,
-            actor_boards=boards + ("",) * (len(actors) - len(boards)),
-            actor_ats=ats + (int(row["at"]),) * (len(actors) - len(ats)),
+            actor_ids=tuple(a for a, _, _ in ordered),
+            actor_boards=tuple(b for _, b, _ in ordered),
+            actor_ats=tuple(at for _, _, at in ordered),
             actor_count=int(row.get("actorCount") or len(actors)),
             pin=row.get("pin") or None,
             board=row.get("board") or None,

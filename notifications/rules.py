@@ -65,7 +65,7 @@ class Rules:
     def consumers(self) -> tuple[Consumer[Event], Consumer[FanoutJob]]:
         """The interaction rules and the topic fan-out: two groups, so that a topic with a
         million followers never holds up someone being told about a save."""
-        return Consumer(GROUP, self.handle), self.fanout.consumer()
+        return Consumer(GROUP, self.handle, concurrency=16), self.fanout.consumer()
 
     async def handle(self, event: Event) -> None:
         if not event.actor:
