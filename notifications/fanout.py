@@ -66,7 +66,7 @@ class Fanout:
         store: NotificationRepo,
         record: Record,
         *,
-        batch: int = 500,
+        batch: int = 250,
         stream: str = STREAM,
     ) -> None:
         self.cache = cache

@@ -25,7 +25,7 @@ from domain.ids import new_id
 from events.consumer import Consumer
 from events.model import Event, EventType
 from graph.repos import Repositories
-from graph.repos.notifications import NewNotification
+from graph.repos.notifications import MAX_INBOX, NewNotification
 from notifications.fanout import Fanout, FanoutJob
 from notifications.model import NotificationKind, NotificationSettings
 
@@ -36,6 +36,7 @@ GROUP = "notifications"
 # followers through topic pages and feeds only. A topic may have millions of followers, so
 # one account creating pins at its rate limit must not keep the fan-out busy for everyone.
 FANOUT_PINS_PER_HOUR = 20
+PRUNE_SLACK = 20  # inboxes grow this far past MAX_INBOX before they are pruned
 
 # Tells a batch of (recipient, notification id): live, by push.
 Deliver = Callable[[list[tuple[str, str]]], Awaitable[object]]
@@ -50,7 +51,7 @@ class Rules:
         deliver: Sequence[Deliver] = (),
         window_s: int = 3600,
         cap_per_hour: int = 60,
-        fanout_batch: int = 500,
+        fanout_batch: int = 250,
         on_event: Callable[[str, int], None] | None = None,
     ) -> None:
         self.repos = repos
@@ -141,7 +142,7 @@ class Rules:
         recorded = await self.store.record(rows)
         created = [r.recipient for r in recorded if r.created]
         if created:
-            await self.store.prune(created)
+            await self._prune(created)
         digests = {row.key for row in rows if row.digest}
         told = [r for r in recorded if r.new_actor and (r.created or r.key not in digests)]
         self.on_event("created", len(created))
@@ -153,6 +154,24 @@ class Rules:
             except Exception:  # recorded already: one failed way must not stop the others
                 log.exception("notification delivery failed", notifications=len(pairs))
                 self.on_event("deliver_error", len(pairs))
+
+    async def _prune(self, recipients: list[str]) -> None:
+        """Cut inboxes back to MAX_INBOX once they have grown PRUNE_SLACK past it: counted in
+        Redis, so that most new notifications cost no pruning query (a fan-out batch would
+        otherwise sort 500 inboxes)."""
+        async with self.cache.pipeline(transaction=False) as pipe:
+            for recipient in recipients:
+                pipe.incr(f"pg:notify:inbox:{recipient}")
+            sizes = await pipe.execute()
+        full = [
+            r for r, n in zip(recipients, sizes, strict=True) if int(n) > MAX_INBOX + PRUNE_SLACK
+        ]
+        if full:
+            await self.store.prune(full, MAX_INBOX)
+            async with self.cache.pipeline(transaction=False) as pipe:
+                for recipient in full:
+                    pipe.set(f"pg:notify:inbox:{recipient}", MAX_INBOX)
+                await pipe.execute()
 
     async def _fanout_allowed(self, creator: str) -> bool:
         key = f"pg:notify:fanout-budget:{creator}:{int(time.time() // 3600)}"

@@ -238,3 +238,19 @@ async def test_a_creators_fanout_budget_is_hourly(
     first = await make_pin(repos, creator, board, topics=[topic])
     await make_pin(repos, creator, board, topics=[topic])  # past the budget: not fanned out
     assert [n.pin for n in await inbox_of(services, fan.id)] == [first.id]
+
+
+async def test_inboxes_are_cut_back_once_past_their_slack(
+    services: Services, repos: Repositories, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("notifications.rules.MAX_INBOX", 3)
+    monkeypatch.setattr("notifications.rules.PRUNE_SLACK", 1)
+    recipient = await make_user(repos)
+    rules = Rules(repos, services.cache)
+    for n in range(5):
+        actor = await make_user(repos)
+        await rules.handle(Event(EventType.USER_FOLLOWED, actor=actor.id, user=recipient.id,
+                                 at=n * 24 * 3600 * 1000))  # fmt: skip  # a window each
+    listed = await repos.notifications.listed(recipient.id, unread_only=False)
+    assert len(listed) == 3  # the fifth made it 5 > 3 + 1: cut back to the newest 3
+    assert sorted(n.at for n in listed) == [2 * 86_400_000, 3 * 86_400_000, 4 * 86_400_000]
