@@ -4,20 +4,25 @@ A topic may have millions of followers, so one new pin becomes a chain of jobs o
 their own (`pg:notify:fanout`, consumer group `notify-fanout`). The first job reads the
 topic's followers once and keeps their ids in a Redis list; each later job records one batch
 of them, from its cursor (an offset into that list), and appends the job for the next batch.
-Other jobs and the interaction rules run between batches, so a big fan-out delays nobody
-else. A job's id is its (pin, topic, cursor): a batch repeated after a crash is recorded
-idempotently, and the continuation it appends again is skipped as already done.
+Other jobs and the interaction rules run between batches, and a batch waits (two seconds at
+most) while the interaction rules' group has events to handle, so a big fan-out delays
+nobody's "someone saved your pin". A job's id is its (pin, topic, cursor): a batch repeated
+after a crash is recorded idempotently, and the continuation it appends again is skipped as
+already done.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 
 from domain.ids import new_id
+from events.bus import STREAM as EVENTS
 from events.consumer import Consumer
 from graph.repos.notifications import NewNotification, NotificationRepo
 from notifications.model import NotificationKind, NotificationSettings
@@ -26,10 +31,12 @@ log = structlog.get_logger(__name__)
 
 STREAM = "pg:notify:fanout"
 GROUP = "notify-fanout"
+INTERACTIONS = b"notifications"  # the rules' consumer group on the event stream
 MAXLEN = 1_000_000  # approximate; a backlog this long would be 500 million notifications
 DAY_MS = 24 * 3600 * 1000
 FOLLOWERS_TTL_S = 24 * 3600  # a fan-out's follower list, should its chain be stuck that long
 CHUNK = 10_000  # follower ids per RPUSH
+YIELD_S = 2.0  # longest a batch waits for the interaction rules to catch up
 SNAPSHOT = -1  # the cursor of the job that reads the followers
 
 
@@ -87,6 +94,7 @@ class Fanout:
             await self._snapshot(job, followers)
             await self.enqueue(replace(job, start=0))
             return
+        await self._after_interactions()
         raw: list[bytes] = await self.cache.lrange(  # type: ignore[assignment]
             followers, job.start, job.start + self.batch - 1
         )
@@ -97,6 +105,21 @@ class Fanout:
             await self.enqueue(replace(job, start=job.start + self.batch))
         else:
             await self.cache.delete(followers)
+
+    async def _after_interactions(self) -> None:
+        """Give way while the `notifications` group (in any process) has events pending or
+        unread: they share the graph's single writer with the fan-out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + YIELD_S
+        while loop.time() < deadline:
+            try:
+                groups: Any = await self.cache.xinfo_groups(EVENTS)
+            except aioredis.ResponseError:
+                return  # no event stream yet
+            if not any(g["name"] == INTERACTIONS and (int(g["pending"]) or g.get("lag"))
+                       for g in groups):  # fmt: skip
+                return
+            await asyncio.sleep(0.02)
 
     async def _snapshot(self, job: FanoutJob, followers: str) -> None:
         """Keep the topic's followers in `followers`, unless a run that crashed after
