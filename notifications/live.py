@@ -39,10 +39,13 @@ class Subscriber:
     def __init__(self, recipient: str, size: int) -> None:
         self.recipient = recipient
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(size)
+        # Ids waiting in the queue: a burst of actors on one notification is one message.
+        self.waiting: set[str] = set()
 
     async def next_id(self) -> str:
         """The next notification id; FellBehind once this subscriber has been dropped."""
         item = await self.queue.get()
+        self.waiting.discard(item or "")
         if item is None:
             raise FellBehind(
                 "this subscription fell too far behind and was closed: subscribe again and "
@@ -107,8 +110,11 @@ class LiveHub:
 
     def dispatch(self, recipient: str, notification_id: str) -> None:
         for subscriber in list(self.subscribers.get(recipient, ())):
+            if notification_id in subscriber.waiting:
+                continue  # it will be read as it is then, new actors and all
             try:
                 subscriber.queue.put_nowait(notification_id)
+                subscriber.waiting.add(notification_id)
                 self.on_event("delivered")
             except asyncio.QueueFull:
                 log.info("slow notification subscriber dropped", recipient=recipient)

@@ -183,3 +183,14 @@ async def test_a_subscription_ends_when_its_token_expires(
             ended = await subscription.message()
     assert ended["type"] == "next"
     assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_burst_on_one_notification_waits_as_one_message(services: Services) -> None:
+    hub = LiveHub(services.cache, channel="pg:test-live", queue_size=2)
+    async with hub.subscribe("u1") as subscriber:
+        for _ in range(5):
+            hub.dispatch("u1", "n1")  # five new actors before the client reads
+        hub.dispatch("u1", "n2")
+        assert [await subscriber.next_id(), await subscriber.next_id()] == ["n1", "n2"]
+        hub.dispatch("u1", "n1")  # read already: a new actor is news again
+        assert await subscriber.next_id() == "n1"
