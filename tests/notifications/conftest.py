@@ -1,19 +1,5 @@
-from __future__ import annotations
+"""The API tests' fixtures: the real app's GraphQL client and repositories."""
 
-import httpx
-import pytest
+from tests.api.conftest import api, repos
 
-from graph.repos import Repositories
-from server.services import Services
-from server.settings import Settings
-from tests.utils.graphql import Api
-
-
-@pytest.fixture
-def api(client: httpx.AsyncClient, settings: Settings) -> Api:
-    return Api(client, settings)
-
-
-@pytest.fixture
-def repos(services: Services) -> Repositories:
-    return services.repos
+__all__ = ["api", "repos"]

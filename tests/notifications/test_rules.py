@@ -9,7 +9,7 @@ import pytest
 
 from events.consumer import Consumer, ConsumerRunner
 from events.model import Event, EventType
-from graph.model import Privacy
+from graph.model import Board, Pin, Privacy, User
 from graph.repos import Repositories
 from notifications.fanout import Fanout, FanoutJob
 from notifications.model import Notification, NotificationKind
@@ -25,13 +25,19 @@ async def inbox_of(services: Services, user_id: str) -> list[Notification]:
     return page.items
 
 
-async def test_a_save_by_someone_else_tells_the_creator(
-    services: Services, repos: Repositories
-) -> None:
+async def saved_by_someone_else(repos: Repositories) -> tuple[User, User, Pin, Board]:
+    """A creator's pin, saved by another user to that user's public board."""
     creator, saver = await make_user(repos), await make_user(repos)
     pin = await make_pin(repos, creator, await make_board(repos, creator))
     board = await make_board(repos, saver)
     await repos.pins.save(saver.id, pin.id, board.id)
+    return creator, saver, pin, board
+
+
+async def test_a_save_by_someone_else_tells_the_creator(
+    services: Services, repos: Repositories
+) -> None:
+    creator, saver, pin, board = await saved_by_someone_else(repos)
     [told] = await inbox_of(services, creator.id)
     assert (told.kind, told.pin, told.board) == (NotificationKind.PIN_SAVED, pin.id, board.id)
     assert (told.actor_ids, told.actor_count, told.read) == ((saver.id,), 1, False)
@@ -159,10 +165,7 @@ async def test_topic_fanout_walks_followers_in_batches(
 async def test_a_redelivered_event_and_a_crashed_consumer_neither_lose_nor_double(
     services: Services, repos: Repositories
 ) -> None:
-    creator, saver = await make_user(repos), await make_user(repos)
-    pin = await make_pin(repos, creator, await make_board(repos, creator))
-    board = await make_board(repos, saver)
-    await repos.pins.save(saver.id, pin.id, board.id)
+    creator, saver, pin, board = await saved_by_someone_else(repos)
     await drained(services.cache)
     event = Event(EventType.PIN_SAVED, actor=saver.id, pin=pin.id, board=board.id)
     rules = Rules(repos, services.cache)

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,28 +17,14 @@ from typing import Any
 import httpx
 
 from tests.utils.live_server import subscribed
-
-PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
-    env.update(PINGRAPH_DATA_DIR=str(data_dir), PINGRAPH_LOG_LEVEL="warning", **extra)
-    return env
+from tests.utils.processes import PINGRAPH, cli_env, free_port
 
 
 @contextmanager
 def serving(data_dir: Path, port: int, **env: str) -> Iterator[None]:
     server = subprocess.Popen(
         [PINGRAPH, "serve", "--port", str(port)],
-        env=_env(data_dir, **env),
+        env=cli_env(data_dir, **env),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -66,7 +49,7 @@ def serving(data_dir: Path, port: int, **env: str) -> Iterator[None]:
 
 def _cli(data_dir: Path, *args: str) -> str:
     done = subprocess.run(
-        [PINGRAPH, *args], env=_env(data_dir), capture_output=True, text=True, timeout=120
+        [PINGRAPH, *args], env=cli_env(data_dir), capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -97,7 +80,7 @@ async def test_a_save_through_one_process_reaches_a_subscriber_of_the_other(
     tmp_path: Path,
 ) -> None:
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
-    first, second = _free_port(), _free_port()
+    first, second = free_port(), free_port()
     with serving(first_dir, first):
         state = json.loads((first_dir / "embedded" / "services.json").read_text())
         password = (first_dir / "embedded" / "password").read_text().strip()

@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,21 +18,7 @@ import redis
 
 from graph.analyst.notebook import CypherClient, CypherError
 from server.settings import DEV_JWT_SECRET
-
-PINGRAPH = str(Path(sys.executable).with_name("pingraph"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
-    env.update(PINGRAPH_DATA_DIR=str(data_dir), PINGRAPH_LOG_LEVEL="warning", **extra)
-    return env
+from tests.utils.processes import PINGRAPH, cli_env, free_port
 
 
 def _redis_servers_under(data_dir: Path) -> list[int]:
@@ -53,10 +38,10 @@ def _redis_servers_under(data_dir: Path) -> list[int]:
 
 
 def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [PINGRAPH, "serve", "--port", str(port), "--demo"],
-        env=_env(tmp_path),
+        env=cli_env(tmp_path),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -87,7 +72,7 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
         # A token from the CLI signs GraphQL requests in as the demo user.
         issued = subprocess.run(
             [PINGRAPH, "token", "issue", "--handle", "demo", "--role", "user", "--ttl", "60"],
-            env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=True,
+            env=cli_env(tmp_path), capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
         token = issued.stdout.strip()
         me = httpx.post(
@@ -111,7 +96,7 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
         assert pending == 1
         compacted = subprocess.run(
             [PINGRAPH, "walks", "compact"],
-            env=_env(tmp_path), capture_output=True, text=True, timeout=120,
+            env=cli_env(tmp_path), capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert compacted.returncode == 0, compacted.stderr
         assert f"1 deltas folded into {graph_info['version']}" in compacted.stderr
@@ -148,7 +133,7 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
 def _token(data_dir: Path, role: str) -> str:
     issued = subprocess.run(
         [PINGRAPH, "token", "issue", "--handle", "demo", "--role", role, "--ttl", "60"],
-        env=_env(data_dir), capture_output=True, text=True, timeout=60, check=True,
+        env=cli_env(data_dir), capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     return issued.stdout.strip()
 
@@ -176,7 +161,7 @@ def _serve_fails(tmp_path: Path, *args: str, **env: str) -> str:
     """Run `pingraph serve` expecting start-up to fail; return its one-line error."""
     result = subprocess.run(
         [PINGRAPH, "serve", *args],
-        env=_env(tmp_path, **env),
+        env=cli_env(tmp_path, **env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -197,7 +182,7 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_graph_server_that_does_not_answer_is_one_clear_line(tmp_path: Path) -> None:
     stderr = _serve_fails(
-        tmp_path, "--port", str(_free_port()), PINGRAPH_GRAPH_URL="falkordb://127.0.0.1:1"
+        tmp_path, "--port", str(free_port()), PINGRAPH_GRAPH_URL="falkordb://127.0.0.1:1"
     )
     assert "graph store does not answer" in stderr
     assert _redis_servers_under(tmp_path) == []
