@@ -1,55 +1,103 @@
-"""Pictures for demo pins: per topic a palette, shapes and the topic's name, drawn with Pillow.
+"""Pictures for demo pins: real photos shipped with scikit-image (media/photos.py), one per topic.
 
-A pool of `variants` pictures per topic is generated and stored once (keys are content
-hashes); pins of a topic share them round-robin, so a demo graph of any size has pictures
-after a few seconds of drawing.
+Every topic has the photo that fits it best (TOPIC_PHOTOS; with twenty photos for forty topics
+some share one). Variant 0 of a topic is its photo scaled to 600 px wide; the other variants
+are mild near-duplicates of it (a crop window, a colour shift, every other one mirrored: see
+visual/augment.py), so a topic's pins differ but clearly show the same subject. Pictures are
+JPEGs at quality 85, the same bytes for the same topic and variant.
+
+A pool of `variants` pictures per topic is made and stored once (keys are content hashes);
+pins of a topic share them round-robin, so a demo graph of any size has pictures after a few
+seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import colorsys
 import hashlib
 import io
 import random
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
+from media.photos import load_photo
 from media.service import ImageInfo, ImageService
+from visual.augment import colour_shift, crop, flip
 
-ASPECTS = (1.0, 1.25, 1.5, 0.75, 1.33)  # height / width: pins are mostly tall
-PARALLEL = 2  # Pillow releases the GIL while it draws and encodes
+WIDTH = 600
+JPEG_QUALITY = 85
+PARALLEL = 2  # Pillow releases the GIL while it decodes, scales and encodes
+
+TOPIC_PHOTOS = {
+    "home decor": "brick.png",
+    "recipes": "coffee.png",
+    "travel": "rocket.jpg",
+    "fashion": "astronaut.png",  # the only portrait
+    "diy": "brick.png",
+    "gardening": "grass.png",
+    "fitness": "astronaut.png",
+    "art": "color.png",
+    "photography": "camera.png",
+    "weddings": "astronaut.png",
+    "tattoos": "astronaut.png",
+    "hair": "astronaut.png",
+    "makeup": "astronaut.png",
+    "architecture": "brick.png",
+    "cars": "motorcycle_left.png",
+    "quotes": "text.png",
+    "crafts": "coins.png",
+    "kids": "horse.png",
+    "pets": "chelsea.png",
+    "technology": "rocket.jpg",
+    "design": "logo.png",
+    "illustration": "horse.png",
+    "nature": "grass.png",
+    "vintage": "clock_motion.png",
+    "minimalism": "moon.png",
+    "baking": "coffee.png",
+    "vegan": "coffee.png",
+    "coffee": "coffee.png",
+    "books": "page.png",
+    "music": "clock_motion.png",  # nothing musical ships; a spinning blur, like a record
+    "film": "camera.png",
+    "knitting": "ihc.png",  # its brown loops look like yarn more than anything else does
+    "interior": "brick.png",
+    "street style": "motorcycle_right.png",
+    "hiking": "gravel.png",
+    "camping": "hubble_deep_field.jpg",  # the starry sky over a tent
+    "beaches": "gravel.png",  # a pebble beach
+    "cocktails": "coffee.png",
+    "ceramics": "coffee.png",  # a cup and saucer
+    "typography": "text.png",
+}
 
 
-def draw(topic: str, variant: int, width: int = 600) -> bytes:
-    """A JPEG for `topic`: the same topic and variant always give the same bytes."""
-    rng = random.Random(int(hashlib.sha256(f"{topic}/{variant}".encode()).hexdigest(), 16))
-    hue = int(hashlib.sha256(topic.encode()).hexdigest()[:4], 16) / 0xFFFF
-    height = int(width * ASPECTS[variant % len(ASPECTS)])
-
-    def color(shift: float, light: float) -> tuple[int, int, int]:
-        red, green, blue = colorsys.hls_to_rgb((hue + shift) % 1.0, light, 0.55)
-        return int(red * 255), int(green * 255), int(blue * 255)
-
-    image = Image.new("RGB", (width, height), color(0, 0.85))
-    pen = ImageDraw.Draw(image)
-    for _ in range(12):
-        x, y = rng.randrange(width), rng.randrange(height)
-        radius = rng.randrange(width // 12, width // 3)
-        fill = color(rng.uniform(-0.08, 0.08), rng.uniform(0.35, 0.75))
-        box = (x - radius, y - radius, x + radius, y + radius)
-        if rng.random() < 0.5:
-            pen.ellipse(box, fill=fill)
-        else:
-            pen.rectangle(box, fill=fill)
-    font = ImageFont.load_default(size=width // 12)
-    pen.rectangle((0, height - width // 6, width, height), fill=color(0, 0.2))
-    pen.text((width // 20, height - width // 7), topic, fill=(255, 255, 255), font=font)
+def picture(topic: str, variant: int, width: int = WIDTH) -> bytes:
+    """A JPEG for `topic` (a key of TOPIC_PHOTOS): the same topic and variant always give
+    the same bytes."""
+    image = load_photo(TOPIC_PHOTOS[topic])
+    if variant:
+        image = _near_duplicate(
+            image, random.Random(_seed(topic, variant)), mirrored=variant % 2 == 1
+        )
+    scaled = image.resize(
+        (width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS
+    )
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=82)
+    scaled.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
+
+
+def _seed(topic: str, variant: int) -> int:
+    return int(hashlib.sha256(f"{topic}/{variant}".encode()).hexdigest(), 16)
+
+
+def _near_duplicate(image: Image.Image, rng: random.Random, *, mirrored: bool) -> Image.Image:
+    window = crop(image, rng.uniform(0.75, 0.9), rng=rng)
+    shifted = colour_shift(window, rng, hue=0.03, saturation=0.15, brightness=0.1)
+    return flip(shifted) if mirrored else shifted
 
 
 async def attach_images(
@@ -61,7 +109,7 @@ async def attach_images(
 ) -> int:
     """Give every pin row (with `topics` and `image`) a picture of its first topic.
 
-    Returns how many distinct pictures were stored.
+    Returns how many distinct pictures were stored (topics sharing a photo share variant 0).
     """
     choice = {
         number: (pin["topics"][0], number % variants)
@@ -74,18 +122,18 @@ async def attach_images(
 
     async def make(topic: str, variant: int) -> None:
         async with gate:
-            data = await asyncio.to_thread(draw, topic, variant)
+            data = await asyncio.to_thread(picture, topic, variant)
             stored[(topic, variant)] = (await images.upload(data)).info
         if progress:
             progress(len(stored), len(wanted))
 
     await asyncio.gather(*(make(topic, variant) for topic, variant in wanted))
-    for number, picture in choice.items():
-        info = stored[picture]
+    for number, chosen in choice.items():
+        info = stored[chosen]
         pins[number]["image"] = {
             "imageKey": info.key,
             "width": info.width,
             "height": info.height,
             "dominantColor": info.dominant_color,
         }
-    return len(stored)
+    return len({info.key for info in stored.values()})

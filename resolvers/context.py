@@ -16,6 +16,7 @@ from graph.repos import Repositories
 from media.service import ImageService
 from notifications.service import NotificationService
 from resolvers.loaders import Loaders
+from visual.service import VisualSearch
 from walks.engine import WalkEngine
 
 
@@ -28,6 +29,7 @@ class Context:
     board_cache: BoardCache
     feed_cache: FeedCache
     notifications: NotificationService
+    visual: VisualSearch
     loaders: Loaders = field(init=False)
     # A WebSocket's `connection_init` payload (strawberry sets it): where its token arrives.
     connection_params: dict[str, Any] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from itertools import zip_longest
 
 from graph.model import Page, Pin, page_size
 from graph.repos import cursor
@@ -19,6 +20,8 @@ from walks.personal import feed_query
 
 RELATED_STEPS = 30_000
 FEED_STEPS = 100_000
+# A pin saved to no more boards than this (its creation board) gets visual neighbours too.
+NEW_PIN_SAVES = 1
 FEED_CANDIDATES = 300
 FRESH = 100
 FEED_WINDOW_S = 600  # without the feed cache: one ranking per user per ten minutes
@@ -29,15 +32,37 @@ def _seed(*parts: str) -> int:
 
 
 async def related(ctx: Context, pin_id: str, first: int) -> list[Pin]:
+    """Walk-ranked pins; for a pin saved nowhere but where it was created, which the walk
+    knows little about, visual neighbours alternate with them, closest first."""
     limit = page_size(first)
-    if limit:
-        query = Query(pins={pin_id: 1.0}, steps=RELATED_STEPS, top_k=2 * limit + 10,
-                      seed=_seed("related", pin_id))  # fmt: skip
-        result = await ctx.walks.run(query)
-        if not result.unknown_pins:
-            found = await ctx.loaders.pin.load_many([hit.pin_id for hit in result.items])
-            return [pin for pin in found if pin is not None][:limit]
+    if not limit:
+        return []
+    walked = await _walk_related(ctx, pin_id, limit)
+    if await ctx.loaders.pin_save_count.load(pin_id) > NEW_PIN_SAVES:
+        return walked
+    matches = await ctx.visual.similar_to_pin(pin_id, limit)
+    looks_alike = await ctx.loaders.pin.load_many([match.pin_id for match in matches])
+    return _alternate([pin for pin in looks_alike if pin is not None], walked, limit)
+
+
+async def _walk_related(ctx: Context, pin_id: str, limit: int) -> list[Pin]:
+    query = Query(pins={pin_id: 1.0}, steps=RELATED_STEPS, top_k=2 * limit + 10,
+                  seed=_seed("related", pin_id))  # fmt: skip
+    result = await ctx.walks.run(query)
+    if not result.unknown_pins:
+        found = await ctx.loaders.pin.load_many([hit.pin_id for hit in result.items])
+        return [pin for pin in found if pin is not None][:limit]
     return await ctx.repos.pins.related(pin_id, ctx.viewer_id, limit)
+
+
+def _alternate(first: list[Pin], second: list[Pin], limit: int) -> list[Pin]:
+    """Take from each list in turn, each pin once."""
+    blended: dict[str, Pin] = {}
+    for pair in zip_longest(first, second):
+        for pin in pair:
+            if pin is not None and len(blended) < limit:
+                blended.setdefault(pin.id, pin)
+    return list(blended.values())
 
 
 async def home_feed(ctx: Context, first: int, after: str | None) -> Listing[Pin]:

@@ -6,19 +6,22 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import notifications, reads, walked
+from resolvers import notifications, reads, visual, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
 from schema.types import (
     After,
     Board,
+    CropInput,
     First,
     NotificationSettings,
     Pin,
     Topic,
     User,
+    VisualMatch,
     or_default,
 )
+from visual.preprocess import Crop
 
 
 @strawberry.type(description="Reads. Anonymous callers see public data only.")
@@ -88,6 +91,27 @@ class Query:
         return connection(
             await reads.search_pins(info.context, query, or_default(first), after), Pin.of
         )
+
+    @strawberry.field(
+        description="Public pins whose images look like an uploaded image, or like a region of "
+        "it, closest first (0-100). Upload the image with POST /media first. Needs a signed-in "
+        "user."
+    )
+    async def search_by_image(
+        self,
+        info: Info,
+        image_key: Annotated[
+            strawberry.ID, strawberry.argument(description="The key POST /media answered.")
+        ],
+        crop: Annotated[
+            CropInput | None,
+            strawberry.argument(description="Search this region only; the whole image if null."),
+        ] = None,
+        first: First = 25,
+    ) -> list[VisualMatch]:
+        region = Crop(crop.x, crop.y, crop.width, crop.height) if crop else None
+        hits = await visual.search_by_image(info.context, image_key, region, or_default(first))
+        return [VisualMatch(pin=Pin.of(hit.pin), distance=hit.distance) for hit in hits]
 
     @strawberry.field(description="What you are notified of. Needs a signed-in user.")
     async def notification_settings(self, info: Info) -> NotificationSettings:

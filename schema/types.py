@@ -13,7 +13,7 @@ from domain.errors import BadInput
 from graph import model as domain
 from graph.repos.notifications import MAX_ACTORS
 from notifications import model as notify
-from resolvers import notifications, reads, walked
+from resolvers import notifications, reads, visual, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
 
@@ -273,6 +273,31 @@ class Pin:
             Pin.of(pin)
             for pin in await walked.related(info.context, self.model.id, or_default(first, 20))
         ]
+
+    @strawberry.field(
+        description="Public pins whose images look like this one's, closest first (0-100); "
+        "empty while the image is being indexed (a few seconds after the pin is created)."
+    )
+    async def visually_similar(self, info: Info, first: First = 12) -> list[Pin]:
+        found = await visual.visually_similar(info.context, self.model.id, or_default(first, 12))
+        return [Pin.of(pin) for pin in found]
+
+
+@strawberry.type(description="A pin found by image, and how far its image is from the query.")
+class VisualMatch:
+    pin: Pin = strawberry.field(description="A public pin.")
+    distance: float = strawberry.field(
+        description="Cosine distance between the two images' embeddings: 0 for the same "
+        "picture, about 0.2-0.4 for near copies, up to 1 for unrelated images."
+    )
+
+
+@strawberry.input(description="A region of an image, in pixels of the image as stored.")
+class CropInput:
+    x: int = strawberry.field(description="Left edge (0 is the image's left).")
+    y: int = strawberry.field(description="Top edge (0 is the image's top).")
+    width: int = strawberry.field(description="Width, at least 1.")
+    height: int = strawberry.field(description="Height, at least 1.")
 
 
 @strawberry.type(description="A subject pins and boards are tagged with; names are lower-case.")

@@ -214,6 +214,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             services.repos, viewer, services.images, services.walks,
             services.board_cache, services.feed_cache, services.notifications,
+            services.visual,
         )  # fmt: skip
 
     async def on_ws_connect(self, context: Context) -> None:

@@ -118,6 +118,13 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.visual = Counter(
+            "pingraph_visual_images",
+            "Visual search: images run through the model (embedded), pins given an embedding "
+            "(indexed), and pins whose image could not be read (unreadable)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.push_dead_letters = Gauge(
             "pingraph_push_dead_letters",
             "Web Push deliveries that failed for good and wait in the dead letters",

@@ -45,6 +45,10 @@ from notifications.vapid import application_server_key, load_vapid
 from server.embedded import EmbeddedServices
 from server.observability import Metrics
 from server.settings import EMBEDDED, Settings, SettingsError
+from visual.batcher import Batcher
+from visual.indexing import visual_indexing
+from visual.model import Embedder
+from visual.service import VisualSearch
 from walks.consumer import walk_deltas
 from walks.deltas import DeltaLog
 from walks.engine import WalkEngine
@@ -72,6 +76,7 @@ class Stores:
     feed_cache: FeedCache
     responses: ResponseCache
     walk_deltas: DeltaLog
+    visual: VisualSearch
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,13 @@ def build_stores(
         max_pixels=settings.media_max_pixels,
         url_ttl_s=settings.media_url_ttl_s,
     )
+    embedder = Embedder(settings.model_dir, threads=settings.visual_threads)
+    visual = VisualSearch(
+        images,
+        repos.visual,
+        Batcher(embedder),
+        on_event=lambda outcome, n: metrics.visual.labels(outcome).inc(n),
+    )
     return Stores(
         settings=settings,
         metrics=metrics,
@@ -195,6 +207,7 @@ def build_stores(
         feed_cache=FeedCache(cache, on_event=counter("feed")),
         responses=responses,
         walk_deltas=DeltaLog(cache, on_event=lambda event: metrics.walk_deltas.labels(event).inc()),
+        visual=visual,
     )
 
 
@@ -237,6 +250,7 @@ async def open_services(
                 walk_deltas(stores.walk_deltas),
                 feed_refresh(stores.feed_cache),
                 *rules.consumers(),
+                visual_indexing(stores.visual),
             )
         )
         fields = {field.name: getattr(stores, field.name) for field in dataclasses.fields(Stores)}

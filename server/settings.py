@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # subject); each recipient gets at most `notify_cap_per_hour` new ones an hour.
     notify_window_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
     notify_cap_per_hour: int = Field(default=60, ge=1, le=100_000)
+    # Visual search: where the image model converted to ONNX is kept (<data dir>/models when
+    # unset), and the threads one model run may use (0: every core).
+    visual_model_dir: Path | None = None
+    visual_threads: int = Field(default=0, ge=0, le=64)
 
     @field_validator("graph_url", "analyst_graph_url")
     @classmethod
@@ -171,6 +175,10 @@ class Settings(BaseSettings):
     @property
     def push_host_list(self) -> list[str]:
         return [host for host in self.push_hosts.split(",") if host]
+
+    @property
+    def model_dir(self) -> Path:
+        return self.visual_model_dir or self.data_dir / "models"
 
     @property
     def walks_dir(self) -> Path:

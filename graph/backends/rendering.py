@@ -65,8 +65,16 @@ def _node(node_id: str, labels: Any, properties: Mapping[str, Any]) -> dict[str,
         "kind": "node",
         "id": node_id,
         "labels": sorted(labels),
-        "properties": {key: render(item) for key, item in properties.items()},
+        "properties": {key: _property(key, item) for key, item in properties.items()},
     }
+
+
+def _property(key: str, value: Any) -> Any:
+    # A pin's image embedding is 1,280 floats: in a whole node it is summarised, so tables
+    # and exports stay readable; `RETURN p.embedding` still answers the numbers.
+    if key == "embedding" and isinstance(value, list | tuple):
+        return f"<vector of {len(value)} floats>"
+    return render(value)
 
 
 def _relationship(

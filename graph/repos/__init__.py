@@ -16,6 +16,7 @@ from graph.repos.notifications import NotificationRepo
 from graph.repos.pins import PinRepo
 from graph.repos.topics import TopicRepo
 from graph.repos.users import UserRepo
+from graph.repos.visual import VisualRepo
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Repositories:
     topics: TopicRepo
     feed: FeedRepo
     notifications: NotificationRepo
+    visual: VisualRepo
 
     @classmethod
     def over(cls, backend: GraphBackend, events: EventSink) -> Repositories:
@@ -38,4 +40,5 @@ class Repositories:
             TopicRepo(backend, events),
             FeedRepo(backend),
             NotificationRepo(backend),
+            VisualRepo(backend),
         )

@@ -18,8 +18,12 @@ from graph.repos import cursor
 
 BOARD_ITEM = "b {.*, ownerId: o.id}"
 # Pins carry their creator's id (`creatorId`, set once with the CREATED edge): a pattern
-# comprehension per pin cost FalkorDB about 80 us, most of a 25-pin page.
-PIN_ITEM = "p {.*}"
+# comprehension per pin cost FalkorDB about 80 us, most of a 25-pin page. The properties are
+# named, not `p {.*}`: a pin's image embedding (1,280 floats) must not ride along every read.
+PIN_ITEM = (
+    "p {.id, .title, .description, .link, .createdAt, .lang, .creatorId, .imageKey, .width,"
+    " .height, .dominantColor}"
+)
 USER_ITEM = "u {.*}"
 
 BOARD_VISIBLE = "(b.privacy = 'PUBLIC' OR o.id = $viewer)"

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from server.cli import admin, analyst, doctor, media, moderation, push, seed, serve, walks
+from server.cli import (
+    admin,
+    analyst,
+    doctor,
+    media,
+    moderation,
+    push,
+    seed,
+    serve,
+    visual,
+    walks,
+)
 from server.cli.common import Options
 
 cli = typer.Typer(
@@ -34,6 +45,7 @@ cli.add_typer(walks.walks_cli, name="walks")
 cli.add_typer(media.media_cli, name="media")
 cli.add_typer(moderation.pins_cli, name="pins")
 cli.add_typer(push.push_cli, name="push")
+cli.add_typer(visual.visual_cli, name="visual")
 
 
 def main() -> None:

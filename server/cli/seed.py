@@ -21,6 +21,7 @@ from graph.migrate import migrate
 from media import demo as demo_images
 from server.cli.common import err, fail, run, settings_or_exit
 from server.services import Stores, open_stores
+from visual.backfill import backfill
 
 
 def seed(
@@ -31,8 +32,12 @@ def seed(
     saves: Annotated[int, typer.Option(min=1, help="Pin-board saves in all.")] = 1_000_000,
     random_seed: Annotated[int, typer.Option("--seed", help="Same seed, same graph.")] = 7,
     batch: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per write.")] = 5_000,
-    images: Annotated[
-        bool, typer.Option(help="Give pins generated pictures (a few per topic).")
+    images: Annotated[bool, typer.Option(help="Give pins demo photos (a few per topic).")] = True,
+    visual: Annotated[
+        bool,
+        typer.Option(
+            help="Index the pictures for visual search (about 5 KB per pin in the graph)."
+        ),
     ] = True,
 ) -> None:
     """Load a deterministic Pinterest-like graph into an empty store."""
@@ -49,7 +54,9 @@ def seed(
             with err.status(f"generating {sizes.saves:,} saves..."):
                 graph = seed_module.generate(sizes, random_seed)
             started = time.perf_counter()
-            await load_with_progress(stores, graph, images=images, batch=batch)
+            await load_with_progress(
+                stores, graph, images=images, visual=images and visual, batch=batch
+            )
             elapsed = time.perf_counter() - started
             err.print(
                 f"loaded {len(graph.users):,} users, {len(graph.boards):,} boards, "
@@ -61,7 +68,12 @@ def seed(
 
 
 async def load_with_progress(
-    stores: Stores, graph: seed_module.SeedGraph, *, images: bool, batch: int = 5_000
+    stores: Stores,
+    graph: seed_module.SeedGraph,
+    *,
+    images: bool,
+    visual: bool,
+    batch: int = 5_000,
 ) -> None:
     """Bulk-load a generated graph. It goes to the store directly, not through the
     repositories, so no events are published: the walk graph and caches of an empty store
@@ -87,3 +99,9 @@ async def load_with_progress(
                 progress=lambda done, total: progress("images", done, total),
             )
         await seed_module.load(stores.graph, graph, batch=batch, progress=progress)
+        if visual:
+            await backfill(
+                stores.visual,
+                stores.repos.visual,
+                progress=lambda done, total: progress("visual index", done, total),
+            )

@@ -111,7 +111,7 @@ def load_demo(*, print_token: bool) -> Prepare:
         if await seed_module.is_empty(stores.graph):
             err.print("the graph is empty: loading demo data (pingraph seed --small)")
             graph = seed_module.generate(Sizes.small())
-            await load_with_progress(stores, graph, images=True)
+            await load_with_progress(stores, graph, images=True, visual=True)
         if print_token:
             await print_demo_token(stores)
 

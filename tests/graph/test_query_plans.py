@@ -16,9 +16,8 @@ import redis.asyncio as aioredis
 from graph.backends.base import Dialect
 from graph.backends.connect import open_backend
 from graph.migrate import migrate
-from graph.repos.dialect import SEARCH_COUNT, SEARCH_PINS, SEARCH_VISIBLE_PINS
 from server.embedded import Endpoints
-from tests.utils.cypherlint import PARAM, neo4j_statements
+from tests.utils.cypherlint import CLAUSE, MODULES, PARAM, neo4j_statements
 
 SAMPLE = {
     "ids": "['x']",
@@ -34,6 +33,9 @@ SAMPLE = {
     "setDescription": "true",
     "setLink": "true",
     "replaceTopics": "true",
+    "everything": "false",
+    "k": "5",
+    "vector": "[1.0]",
 }
 SMALL_LABELS = ("Migration",)  # a handful of nodes: a scan is the right plan
 
@@ -44,18 +46,22 @@ def repository_statements() -> list[tuple[str, str]]:
         for name, text in neo4j_statements()
         # The integrity checks read the whole graph on purpose (`pingraph doctor`).
         if name.startswith("graph.")
-        and ".SEARCH_" not in name
+        and not name.endswith(f"[{Dialect.NEO4J}]")
         and not name.startswith("graph.integrity.")
     ]
-    falkor = [
-        (f"graph.repos.dialect.{name}[falkordb]", texts[Dialect.FALKORDB])
-        for name, texts in (
-            ("SEARCH_PINS", SEARCH_PINS),
-            ("SEARCH_VISIBLE_PINS", SEARCH_VISIBLE_PINS),
-            ("SEARCH_COUNT", SEARCH_COUNT),
-        )
-    ]
-    return [*found, *falkor]
+    return [*found, *falkordb_texts()]
+
+
+def falkordb_texts() -> list[tuple[str, str]]:
+    """The FalkorDB text of every statement written once per dialect (search, visual), each
+    once (pins.py imports the search texts from dialect.py, listed after it)."""
+    names: dict[str, str] = {}
+    for module in MODULES:
+        for name, texts in vars(module).items():
+            text = texts.get(Dialect.FALKORDB) if isinstance(texts, dict) else None
+            if name.isupper() and isinstance(text, str) and CLAUSE.match(text):
+                names[text] = f"{module.__name__}.{name}[{Dialect.FALKORDB}]"
+    return [(name, text) for text, name in names.items()]
 
 
 @pytest.mark.parametrize(("name", "statement"), repository_statements())

@@ -41,7 +41,7 @@ def pingraph(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_migrate_and_status(tmp_path: Path) -> None:
     first = pingraph(tmp_path, "migrate")
     assert first.returncode == 0, first.stderr
-    assert "6 applied" in first.stderr
+    assert "7 applied" in first.stderr
     again = pingraph(tmp_path, "migrate")
     assert "0 applied" in again.stderr
     listed = pingraph(tmp_path, "migrate", "--status")
@@ -99,6 +99,23 @@ def test_seed_small_loads_once_with_pictures_and_media_gc_keeps_them(tmp_path: P
     assert "nothing to compact" in nothing.stderr
 
     check_analyst_commands(data_dir)
+    check_visual_index(data_dir)
+
+
+def check_visual_index(data_dir: Path) -> None:
+    """The seed indexed every pin's picture; `visual index` finds nothing left, `--all`
+    re-indexes them all, and a pin in a whole node shows its embedding summarised."""
+    count = "MATCH (p:Pin) WHERE p.embedding IS NOT NULL RETURN count(p) AS n"
+    indexed = pingraph(data_dir, "cypher", count, "--format", "csv")
+    assert indexed.stdout.splitlines() == ["n", str(seed.Sizes.small().pins)]
+    nothing = pingraph(data_dir, "visual", "index")
+    assert nothing.returncode == 0, nothing.stderr
+    assert "indexed 0 pins" in nothing.stderr
+    everything = pingraph(data_dir, "visual", "index", "--all")
+    assert everything.returncode == 0, everything.stderr
+    assert f"indexed {seed.Sizes.small().pins:,} pins" in everything.stderr
+    node = pingraph(data_dir, "cypher", "MATCH (p:Pin) RETURN p LIMIT 1", "--format", "json")
+    assert "<vector of 1280 floats>" in node.stdout
 
 
 def check_analyst_commands(data_dir: Path) -> None:

@@ -68,7 +68,7 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
         )
         graph.close()
         assert reply[1] == [[200]]
-        assert migrations[1] == [[6]]
+        assert migrations[1] == [[7]]
         # A token from the CLI signs GraphQL requests in as the demo user.
         issued = subprocess.run(
             [PINGRAPH, "token", "issue", "--handle", "demo", "--role", "user", "--ttl", "60"],

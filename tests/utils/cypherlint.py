@@ -26,6 +26,7 @@ import graph.repos.notifications
 import graph.repos.pins
 import graph.repos.topics
 import graph.repos.users
+import graph.repos.visual
 import walks.export
 from graph.backends.base import Dialect
 from graph.migrate import load
@@ -39,6 +40,7 @@ MODULES: list[ModuleType] = [
     graph.repos.topics,
     graph.repos.feed,
     graph.repos.notifications,
+    graph.repos.visual,
     graph.repos.dialect,
     graph.migrate,
     graph.demo.seed,

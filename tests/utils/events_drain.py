@@ -13,7 +13,7 @@ from notifications import fanout
 # Each stream the server consumes, with its groups. A group handles an entry before it
 # acknowledges it, so once the event groups are idle every fan-out job they made is queued.
 SERVER_GROUPS = {
-    STREAM: frozenset({b"walks", b"feeds", b"notifications"}),
+    STREAM: frozenset({b"walks", b"feeds", b"notifications", b"visual"}),
     fanout.STREAM: frozenset({fanout.GROUP.encode()}),
 }
 
