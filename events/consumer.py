@@ -113,14 +113,23 @@ class ConsumerRunner:
                 await asyncio.sleep(1.0)
 
     async def leave(self) -> None:
-        """On a clean shutdown: drop this consumer's name from the group unless it still has
-        entries pending (those are reclaimed by another process later)."""
+        """On a clean shutdown: drop this consumer's name from the group, or, when it stopped
+        in the middle of a batch, hand its pending entries over: they are marked idle for as
+        long as reclaiming waits, so another process of the group takes them at its next
+        step instead of 30 s later."""
         try:
             pending: Any = await self.cache.xpending_range(
-                self.stream, self.group, min="-", max="+", count=1, consumername=self.name
-            )
+                self.stream, self.group, min="-", max="+", count=self.batch,
+                consumername=self.name,
+            )  # fmt: skip
             if not pending:
                 await self.cache.xgroup_delconsumer(self.stream, self.group, self.name)
+                return
+            await self.cache.xclaim(
+                self.stream, self.group, self.name, min_idle_time=0,
+                message_ids=[entry["message_id"] for entry in pending],
+                idle=self.claim_idle_ms, justid=True,
+            )  # fmt: skip
         except (*REDIS_ERRORS, aioredis.ResponseError):
             pass  # the group or Redis is gone: nothing to tidy
 

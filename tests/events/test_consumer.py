@@ -58,6 +58,35 @@ async def test_killing_a_consumer_mid_batch_loses_nothing(services: Services, st
     assert pending["pending"] == 0
 
 
+async def test_a_consumer_that_stops_mid_batch_hands_its_entries_over_at_once(
+    services: Services, stream: str
+) -> None:
+    handled: list[str] = []
+
+    async def handle(event: Event) -> None:
+        handled.append(event.id)
+
+    consumer = Consumer(group_name(), handle)
+    stopping = ConsumerRunner(services.cache, consumer, stream=stream, name="stopping")
+    await stopping.step(block_ms=0)  # the group starts here
+    bus = EventBus(services.cache, stream=stream)
+    published = [Event(EventType.PIN_SAVED, actor="u", pin=f"p{i}", board="b") for i in range(3)]
+    for event in published:
+        await bus.publish(event)
+    assert len(await stopping.read_only(3)) == 3  # in flight when its server shut down
+    await stopping.leave()
+    other = ConsumerRunner(services.cache, consumer, stream=stream, name="other")  # 30 s wait
+    await drain(other)
+    assert sorted(handled) == sorted(e.id for e in published)  # at once, not 30 s later
+    idle = ConsumerRunner(services.cache, consumer, stream=stream, name="idle")
+    await idle.step(block_ms=0)
+    await idle.leave()
+    consumers = await services.cache.xinfo_consumers(stream, consumer.group)
+    names = {bytes(c["name"]).decode() for c in consumers}
+    assert "idle" not in names  # nothing was pending: its name is gone
+    assert "other" in names
+
+
 async def test_an_event_delivered_twice_is_handled_once(services: Services, stream: str) -> None:
     handled: list[str] = []
 
