@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -91,7 +92,9 @@ class LocalImageStore:
     def _put(self, key: str, data: bytes) -> None:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        # A name of its own: two writers of one key (an image's embedding computed by a search
+        # and by the indexer at once) must not rename each other's file away.
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
 

@@ -30,11 +30,11 @@ async def search_by_image(
     return await _loaded(ctx, matches)
 
 
-async def visually_similar(ctx: Context, pin_id: str, first: int) -> list[Pin]:
+async def visually_similar(ctx: Context, pin: Pin, first: int) -> list[Pin]:
     limit = page_size(first)
     if limit == 0:
         return []
-    matches = await ctx.visual.similar_to_pin(pin_id, limit)
+    matches = await ctx.visual.similar_to_pin(pin, limit)
     return [hit.pin for hit in await _loaded(ctx, matches)]
 
 

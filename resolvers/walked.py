@@ -40,7 +40,8 @@ async def related(ctx: Context, pin_id: str, first: int) -> list[Pin]:
     walked = await _walk_related(ctx, pin_id, limit)
     if await ctx.loaders.pin_save_count.load(pin_id) > NEW_PIN_SAVES:
         return walked
-    matches = await ctx.visual.similar_to_pin(pin_id, limit)
+    pin = await ctx.loaders.pin.load(pin_id)
+    matches = await ctx.visual.similar_to_pin(pin, limit) if pin else []
     looks_alike = await ctx.loaders.pin.load_many([match.pin_id for match in matches])
     return _alternate([pin for pin in looks_alike if pin is not None], walked, limit)
 

@@ -279,7 +279,7 @@ class Pin:
         "empty while the image is being indexed (a few seconds after the pin is created)."
     )
     async def visually_similar(self, info: Info, first: First = 12) -> list[Pin]:
-        found = await visual.visually_similar(info.context, self.model.id, or_default(first, 12))
+        found = await visual.visually_similar(info.context, self.model, or_default(first, 12))
         return [Pin.of(pin) for pin in found]
 
 

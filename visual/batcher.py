@@ -1,8 +1,10 @@
 """Coalescing embedding requests into batches: one model run serves every caller waiting.
 
-ONNX Runtime embeds a batch of 16 images about twice as fast per image as one at a time, so
-concurrent callers (the indexing consumer's handlers, searches) hand their inputs here and a
-single worker runs them together. A caller that gives up (cancelled) is simply skipped.
+Concurrent callers (the indexing consumer's handlers, searches) hand their inputs here and a
+single worker runs them together: one model run at a time, so runs do not fight over the
+cores, and a batch of 16 costs less per image than 16 runs (97 against 83 images/s on a quiet
+2-core machine; more when another process holds a core). A caller that gives up (cancelled)
+is simply skipped.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from domain.errors import BadInput, NotFound
+from graph.model import Pin
 from graph.repos.visual import VisualRepo
 from media.service import PREFIX, ImageService
 from visual import preprocess
@@ -49,6 +50,7 @@ class VisualSearch:
         self.repo = repo
         self.batcher = batcher
         self.on_event = on_event or (lambda outcome, count: None)
+        self._computing: dict[str, asyncio.Future[np.ndarray]] = {}
 
     async def warm(self) -> None:
         """Load the model now (converting it on first use) rather than on the first image."""
@@ -68,6 +70,14 @@ class VisualSearch:
         stored = await self._stored_embedding(key)
         if stored is not None:
             return stored
+        # One computation per image at a time: the indexer and a search often want the same
+        # new image at once.
+        if key not in self._computing:
+            self._computing[key] = asyncio.ensure_future(self._compute_and_keep(key))
+            self._computing[key].add_done_callback(lambda _: self._computing.pop(key, None))
+        return await asyncio.shield(self._computing[key])
+
+    async def _compute_and_keep(self, key: str) -> np.ndarray:
         data, _ = await self.images.rendition(key, "medium")
         model_input = await asyncio.to_thread(_whole_image_input, data)
         embedding = await self._embed(model_input)
@@ -80,12 +90,16 @@ class VisualSearch:
         embedding = await self.embedding_of_image(key, crop)
         return _matches(await self.repo.nearest(embedding, first))
 
-    async def similar_to_pin(self, pin_id: str, first: int) -> list[Match]:
-        """Pins that look like this one; none while its image is not indexed yet."""
-        embedding = await self.repo.embedding_of(pin_id)
+    async def similar_to_pin(self, pin: Pin, first: int) -> list[Match]:
+        """Pins that look like this one; none while its image is not embedded yet. The
+        embedding is read from the image store: a vector read from the graph store costs
+        the text of 1,280 numbers each way."""
+        if pin.image_key is None:
+            return []
+        embedding = await self._stored_embedding(pin.image_key)
         if embedding is None:
             return []
-        return _matches(await self.repo.nearest(embedding, first, exclude=pin_id))
+        return _matches(await self.repo.nearest(embedding, first, exclude=pin.id))
 
     async def index_pins(self, pins: Sequence[tuple[str, str]]) -> int:
         """Embed the images of (pin id, image key) pairs and store them on the pins; returns
