@@ -90,8 +90,8 @@ COUNT_TO_INDEX = _TO_INDEX + "RETURN count(p) AS n\n"
 # Visibility is checked after the index search, so the index is asked for more pins than
 # wanted; when too few of them are visible while the index returned all it was asked for,
 # the search runs again, wider, up to MAX_CANDIDATES.
-CANDIDATES_PER_RESULT = 4
-CANDIDATE_SLACK = 20  # room for `exclude` and a few hidden pins when few are wanted
+CANDIDATES_PER_RESULT = 2
+CANDIDATE_SLACK = 10  # room for `exclude` and a few hidden pins when few are wanted
 WIDENING = 4
 MAX_CANDIDATES = 1000
 # How many candidates a search explores at least. FalkorDB's index has its own (efRuntime
