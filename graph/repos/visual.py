@@ -87,7 +87,7 @@ LIMIT $limit
 )
 COUNT_TO_INDEX = _TO_INDEX + "RETURN count(p) AS n\n"
 
-# Visibility is checked after the index search, so the index is asked for more pins than
+# Visibility is checked on the index's candidates, so the index is asked for more pins than
 # wanted; when too few of them are visible while the index returned all it was asked for,
 # the search runs again, wider, up to MAX_CANDIDATES.
 CANDIDATES_PER_RESULT = 2
