@@ -90,6 +90,19 @@ def process(
     )
 
 
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """RGB, with transparent pixels laid over white (what a page behind the picture shows)."""
+    if not has_alpha(image):
+        return image.convert("RGB")
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
+
+
 def _open(data: bytes, max_pixels: int) -> tuple[Image.Image, Image.Image]:
     """The decoded file and its upright RGB(A) pixels, without any metadata."""
     try:
@@ -116,8 +129,7 @@ def _open(data: bytes, max_pixels: int) -> tuple[Image.Image, Image.Image]:
             upright = ImageOps.exif_transpose(image)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning) as error:
         raise BadInput(f"the image is truncated or corrupt: {error}") from None
-    has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
-    pixels = upright.convert("RGBA" if has_alpha else "RGB")
+    pixels = upright.convert("RGBA" if has_alpha(upright) else "RGB")
     pixels.info = {}  # no EXIF, XMP or ICC profile can ride along into an encoder
     return image, pixels
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from media.images import on_white
+
 PHOTOS: tuple[str, ...] = (
     "astronaut.png",  # a portrait: an astronaut in her orange suit, a flag and a shuttle
     "brick.png",  # a brick wall (grey)
@@ -67,8 +69,4 @@ def photo_path(name: str) -> Path:
 def load_photo(name: str) -> Image.Image:
     """A photo in PHOTOS as RGB; transparent pixels are laid over white."""
     with Image.open(photo_path(name)) as image:
-        if image.mode in ("RGBA", "LA") or "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return Image.alpha_composite(white, rgba).convert("RGB")
-        return image.convert("RGB")
+        return on_white(image)

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from domain.errors import BadInput
+from media.images import on_white
 
 RESIZE_SIDE = 256
 CROP_SIDE = 224
@@ -52,12 +53,7 @@ def decode(data: bytes, *, full_resolution: bool = False) -> Image.Image:
     image: Image.Image = Image.open(io.BytesIO(data))
     if not full_resolution:
         image.draft("RGB", (RESIZE_SIDE, RESIZE_SIDE))
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return image.convert("RGB")
+    return on_white(ImageOps.exif_transpose(image))
 
 
 def region(image: Image.Image, crop: Crop, stored_size: tuple[int, int]) -> Image.Image:
