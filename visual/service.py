@@ -60,6 +60,10 @@ class VisualSearch:
         """The embedding of a stored image, or of a region of it (in pixels of the image).
 
         NotFound for an unknown key; BadInput for a crop outside the image or of no area."""
+        if crop is None:
+            stored = await self._stored_embedding(key)  # the common case: one read
+            if stored is not None:
+                return stored
         info = await self.images.info(key)
         if crop is not None:
             crop.check_inside(info.width, info.height)
@@ -67,9 +71,6 @@ class VisualSearch:
             image = await asyncio.to_thread(preprocess.decode, data, full_resolution=True)
             region = preprocess.region(image, crop, (info.width, info.height))
             return await self._embed(await asyncio.to_thread(preprocess.to_input, region))
-        stored = await self._stored_embedding(key)
-        if stored is not None:
-            return stored
         # One computation per image at a time: the indexer and a search often want the same
         # new image at once.
         if key not in self._computing:
