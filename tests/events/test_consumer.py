@@ -31,13 +31,18 @@ async def drain(runner: ConsumerRunner) -> None:
         pass
 
 
-async def test_killing_a_consumer_mid_batch_loses_nothing(services: Services, stream: str) -> None:
-    handled: list[str] = []
+def recording[T](what: Callable[[Event], T]) -> tuple[list[T], Consumer[Event]]:
+    """A consumer of a group of its own that records `what` of each event it handles."""
+    seen: list[T] = []
 
     async def handle(event: Event) -> None:
-        handled.append(event.id)
+        seen.append(what(event))
 
-    consumer = Consumer(group_name(), handle)
+    return seen, Consumer(group_name(), handle)
+
+
+async def test_killing_a_consumer_mid_batch_loses_nothing(services: Services, stream: str) -> None:
+    handled, consumer = recording(lambda event: event.id)
     crashed = ConsumerRunner(services.cache, consumer, stream=stream, name="crashed", batch=10)
     await crashed.step(block_ms=0)  # the group starts here
     bus = EventBus(services.cache, stream=stream)
@@ -61,12 +66,7 @@ async def test_killing_a_consumer_mid_batch_loses_nothing(services: Services, st
 async def test_a_consumer_that_stops_mid_batch_hands_its_entries_over_at_once(
     services: Services, stream: str
 ) -> None:
-    handled: list[str] = []
-
-    async def handle(event: Event) -> None:
-        handled.append(event.id)
-
-    consumer = Consumer(group_name(), handle)
+    handled, consumer = recording(lambda event: event.id)
     stopping = ConsumerRunner(services.cache, consumer, stream=stream, name="stopping")
     await stopping.step(block_ms=0)  # the group starts here
     bus = EventBus(services.cache, stream=stream)
@@ -88,12 +88,7 @@ async def test_a_consumer_that_stops_mid_batch_hands_its_entries_over_at_once(
 
 
 async def test_an_event_delivered_twice_is_handled_once(services: Services, stream: str) -> None:
-    handled: list[str] = []
-
-    async def handle(event: Event) -> None:
-        handled.append(event.id)
-
-    consumer = Consumer(group_name(), handle)
+    handled, consumer = recording(lambda event: event.id)
     runner = ConsumerRunner(services.cache, consumer, stream=stream)
     await runner.step(block_ms=0)
     bus = EventBus(services.cache, stream=stream)
@@ -133,12 +128,7 @@ async def test_lost_events_are_announced_when_redis_answers_again(
     services: Services, stream: str
 ) -> None:
 
-    seen: list[EventType] = []
-
-    async def handle(event: Event) -> None:
-        seen.append(event.type)
-
-    consumer = Consumer(group_name(), handle)
+    seen, consumer = recording(lambda event: event.type)
     runner = ConsumerRunner(services.cache, consumer, stream=stream)
     await runner.step(block_ms=0)
     dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
@@ -157,12 +147,7 @@ async def test_lost_events_are_announced_when_redis_answers_again(
 async def test_an_unreadable_entry_is_skipped(
     services: Services, stream: str, broken: bytes
 ) -> None:
-    handled: list[str] = []
-
-    async def handle(event: Event) -> None:
-        handled.append(event.pin)
-
-    consumer = Consumer(group_name(), handle)
+    handled, consumer = recording(lambda event: event.pin)
     runner = ConsumerRunner(services.cache, consumer, stream=stream)
     await runner.step(block_ms=0)
     await services.cache.xadd(stream, {"type": broken or b"NoSuchType"})
@@ -178,13 +163,8 @@ async def test_a_stream_lost_with_redis_is_followed_again_from_its_start(
 ) -> None:
     """Redis restarted empty: the next publish starts the stream again with an EventsLost
     marker first, and the consumer, finding its group gone, reads that new stream whole."""
-    seen: list[EventType] = []
-
-    async def handle(event: Event) -> None:
-        seen.append(event.type)
-
-    runner = ConsumerRunner(services.cache, Consumer(group_name(), handle), stream=stream,
-                            block_ms=50)  # fmt: skip
+    seen, consumer = recording(lambda event: event.type)
+    runner = ConsumerRunner(services.cache, consumer, stream=stream, block_ms=50)
     await runner.step(block_ms=0)  # the group starts here
     task = asyncio.create_task(runner.run())
     try:
