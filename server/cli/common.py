@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import typer
 import uvloop
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from domain.errors import DomainError
 from graph.migrate import MigrationError
@@ -19,6 +20,17 @@ from server.settings import Settings, SettingsError, load_settings
 
 err = Console(stderr=True)
 out = Console()
+
+
+def progress_bar() -> Progress:
+    """Bars on stderr, one per task: its description, how many of how many, time taken."""
+    return Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
 
 
 @dataclass(frozen=True)

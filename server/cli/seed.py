@@ -6,20 +6,13 @@ import time
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import TaskID
 
 from graph.demo import seed as seed_module
 from graph.demo.seed import Sizes
 from graph.migrate import migrate
 from media import demo as demo_images
-from server.cli.common import err, fail, run, settings_or_exit
+from server.cli.common import err, fail, progress_bar, run, settings_or_exit
 from server.services import Stores, open_stores
 from visual.backfill import backfill
 
@@ -78,13 +71,7 @@ async def load_with_progress(
     """Bulk-load a generated graph. It goes to the store directly, not through the
     repositories, so no events are published: the walk graph and caches of an empty store
     are built afterwards from what was loaded."""
-    with Progress(
-        TextColumn("{task.description:<18}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    ) as bar:
+    with progress_bar() as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(phase: str, done: int, total: int) -> None:

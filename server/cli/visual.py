@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from server.cli.admin import apply_migrations
-from server.cli.common import err, run, settings_or_exit
+from server.cli.common import err, progress_bar, run, settings_or_exit
 from server.services import open_stores
 from visual.backfill import backfill
 
@@ -31,11 +30,8 @@ def visual_index(
             await apply_migrations(stores.graph, quiet=True)
             with err.status("loading the image model..."):
                 await stores.visual.warm()
-            with Progress(
-                TextColumn("indexing images"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=err,
-            ) as bar:  # fmt: skip
-                task = bar.add_task("index", total=None)
+            with progress_bar() as bar:
+                task = bar.add_task("indexing images", total=None)
                 indexed, seen = await backfill(
                     stores.visual,
                     stores.repos.visual,
