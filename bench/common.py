@@ -42,9 +42,11 @@ def start_server(
     demo: bool = True,
     env: dict[str, str] | None = None,
     log: Path | None = None,
+    args: list[str] | None = None,
 ) -> subprocess.Popen[str]:
     """`pingraph serve` on `port`, ready: with the demo graph unless `demo` is False, extra
-    `PINGRAPH_*` settings from `env`, and its stderr (warnings and errors) in `log`."""
+    `PINGRAPH_*` settings from `env`, more command-line `args`, and its stderr (warnings and
+    errors) in `log`."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
     environment.update(
         PINGRAPH_DATA_DIR=str(data_dir),
@@ -55,7 +57,7 @@ def start_server(
     )
     environment.update(env or {})
     pingraph = str(Path(sys.executable).with_name("pingraph"))
-    command = [pingraph, "serve", *(["--demo"] if demo else []), "--port", str(port)]
+    command = [pingraph, "serve", *(["--demo"] if demo else []), "--port", str(port), *(args or [])]
     if log is None:
         server = subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL, text=True)
     else:

@@ -1,19 +1,24 @@
-"""GraphQL API benchmark: requests/s and latency of the main frontend operations.
+"""GraphQL API benchmark: requests/s and latency of the main frontend operations, under wrk.
 
-    .venv/bin/python bench/graphql_api.py [--seconds 10] [--clients 32]
+    .venv/bin/python bench/graphql_api.py [--seconds 10] [--clients 16 32] [--workers 1 2]
+                                          [--only board_signed home_feed]
 
-Starts `pingraph serve --demo` (one uvicorn worker, embedded FalkorDB and Redis, the demo
-graph) in a temporary data directory on a free loopback port, then runs each scenario for a
-fixed time with N concurrent clients (keep-alive connections) and stops by itself:
+For each worker count, starts `pingraph serve --demo --workers N` (embedded FalkorDB and
+Redis, the demo graph) in a temporary data directory on a free loopback port, then runs each
+scenario with wrk (installed with scripts/debian-packages when missing): N keep-alive
+connections for a fixed time after a short unmeasured warm-up. Everything stops by itself.
 
-- trivial      `{ __typename }`: the framework's ceiling on this machine
-- pin_closeup  pin + creator + boards (with owners) + topics + save count
-- board_page   board + owner + 25 pins (title, image, creator)
-- home_feed    25 pins of a signed-in user's feed (each client its own user)
-- save_pin     savePin into the client's own board (a write, fsync per write by default)
+- trivial_signed  `{ __typename }` with a token: the framework's ceiling for signed-in calls
+- board_anon      the board page (board, owner, 25 pins with image and creator) of the
+                  largest public board, anonymous: served from the anonymous answer cache
+- board_signed    the same page, signed in (each request another user's token)
+- home_feed       25 pins of the caller's home feed (each request another user's token)
+- pin_closeup     pin + creator + boards (with owners) + topics + save count, anonymous
+- save_pin        savePin into the caller's own board (a write)
 
-The ids come from the same deterministic generator the server seeded with. Prints a table
-and saves bench/results/graphql_api.json.
+Every scenario is checked once before it is loaded (status 200, no errors). Prints a table
+with each figure's ratio to the trivial query of the same run (same workers and clients), and
+saves bench/results/graphql_api.json.
 """
 
 from __future__ import annotations
@@ -24,20 +29,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # see bench/common.py
 
 import argparse
-import asyncio
+import json
 import os
 import platform
-import random
+import shutil
+import subprocess
 import tempfile
-from collections.abc import Callable
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
-from common import SECRET, Connection, closed_loop, free_port, save, start_server
+import httpx
+from common import SECRET, free_port, save, start_server, stop_server
 
 from domain.identity import Role
 from graph.demo import seed
 from server.auth import issue_token
 
+ROOT = Path(__file__).resolve().parents[1]
 TRIVIAL = "{ __typename }"
 PIN_CLOSEUP = """
 query Closeup($id: ID!) {
@@ -67,116 +76,164 @@ query Feed { homeFeed(first: 25) { pageInfo { hasNextPage endCursor }
   edges { node { id title image { url(size: SMALL) } creator { handle } } } } }
 """
 SAVE_PIN = "mutation Save($p: ID!, $b: ID!) { savePin(pinId: $p, boardId: $b) { id saveCount } }"
+USERS = 64  # distinct signed-in callers per scenario
+WARM_S = 3
+DONE = """
+done = function(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.2f, "p90_ms": %.2f, '
+    .. '"p99_ms": %.2f, "max_ms": %.2f, "socket_errors": %d, "non_2xx": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
+    latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    errors.connect + errors.read + errors.write + errors.timeout, errors.status))
+end
+"""
 
 
-Request = Callable[[random.Random, int], tuple[str, dict[str, Any], dict[str, str]]]
+@dataclass(frozen=True)
+class Call:
+    body: dict[str, Any]
+    token: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
 
 
-async def run_scenario(
-    port: int, request: Request, *, clients: int, seconds: float
-) -> dict[str, Any]:
-    async def send(connection: Connection, rng: random.Random, number: int) -> str | None:
-        query, variables, headers = request(rng, number)
-        payload = {"query": query, "variables": variables}
-        status, body = await connection.post_json("/graphql", payload, headers)
-        if status != 200 or b'"errors"' in body:
-            return f"{status} {body[:300].decode(errors='replace')}"
-        return None
-
-    load = await closed_loop(port, clients, seconds, send, warm_s=min(2.0, seconds / 5))
-    return {
-        **load.figures(),
-        "requests": len(load.samples),
-        "errors": load.errors,
-        "clients": clients,
-        "first_errors": load.first_errors,
-    }
-
-
-def scenarios(graph: seed.SeedGraph) -> dict[str, Request]:
-    public_boards = {b["id"] for b in graph.boards if b["privacy"] == "PUBLIC"}
-    public_saves = [s for s in graph.saves if s["board"] in public_boards]
-    boards_with_pins = sorted({s["board"] for s in public_saves})
-    pins = sorted({s["pin"] for s in public_saves})
+def scenarios(graph: seed.SeedGraph) -> dict[str, list[Call]]:
+    """Each scenario's requests, sent in turn (the seed is deterministic: these ids exist)."""
+    public = {b["id"] for b in graph.boards if b["privacy"] == "PUBLIC"}
+    saves = Counter(s["board"] for s in graph.saves if s["board"] in public)
+    largest = saves.most_common(1)[0][0]
+    pins = sorted({s["pin"] for s in graph.saves if s["board"] in public})
     owned: dict[str, str] = {}
     for board in graph.boards:
         if board["privacy"] == "PUBLIC":
             owned.setdefault(board["owner"], board["id"])
-    savers = [u for u in graph.users if u["id"] in owned]
-
-    def token_for(user: dict[str, Any]) -> dict[str, str]:
-        token = issue_token(SECRET, user["id"], [Role.USER], 3600)
-        return {"Authorization": f"Bearer {token}"}
-
-    tokens = [token_for(u) for u in savers]
-
-    def trivial(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
-        return TRIVIAL, {}, {}
-
-    def closeup(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
-        return PIN_CLOSEUP, {"id": rng.choice(pins)}, {}
-
-    def board_page(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
-        return BOARD_PAGE, {"id": rng.choice(boards_with_pins)}, {}
-
-    def home_feed(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
-        return HOME_FEED, {}, tokens[n % len(tokens)]
-
-    def save_pin(rng: random.Random, n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
-        user = savers[n % len(savers)]
-        variables = {"p": rng.choice(pins), "b": owned[user["id"]]}
-        return SAVE_PIN, variables, tokens[n % len(tokens)]
-
+    savers = [u["id"] for u in graph.users if u["id"] in owned][:USERS]
+    tokens = [issue_token(SECRET, user, [Role.USER], 6 * 3600) for user in savers]
+    board = {"query": BOARD_PAGE, "variables": {"id": largest}}
     return {
-        "trivial": trivial,
-        "pin_closeup": closeup,
-        "board_page": board_page,
-        "home_feed": home_feed,
-        "save_pin": save_pin,
+        "trivial_signed": [Call({"query": TRIVIAL}, token) for token in tokens],
+        "board_anon": [Call(board)],
+        "board_signed": [Call(board, token) for token in tokens],
+        "home_feed": [Call({"query": HOME_FEED}, token) for token in tokens],
+        "pin_closeup": [Call({"query": PIN_CLOSEUP, "variables": {"id": p}}) for p in pins[:200]],
+        "save_pin": [
+            Call({"query": SAVE_PIN, "variables": {"p": pins[(7 * n) % len(pins)], "b": owned[u]}},
+                 tokens[n])  # fmt: skip
+            for n, u in enumerate(savers)
+        ],
     }
 
 
-async def bench(port: int, seconds: float, clients: list[int], only: list[str]) -> dict[str, Any]:
-    graph = seed.generate(seed.Sizes.small())
-    found: dict[str, Any] = {}
-    for name, request in scenarios(graph).items():
-        if only and name not in only and name != "trivial":
-            continue
-        for count in clients:
-            result = await run_scenario(port, request, clients=count, seconds=seconds)
-            found[f"{name}@{count}"] = result
-            print(
-                f"{name:<12} {count:>3} clients  {result['requests_per_s']:>8.1f} req/s  "
-                f"p50 {result['p50_ms']:>7.2f} ms  p99 {result['p99_ms']:>7.2f} ms  "
-                f"errors {result['errors']}",
-                flush=True,
-            )
+def lua_script(calls: list[Call]) -> str:
+    """A wrk script sending `calls` in turn, each connection starting at its own place."""
+    requests = ",\n".join(
+        "wrk.format('POST', '/graphql', {"
+        + ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in c.headers().items())
+        + f"}}, {json.dumps(json.dumps(c.body))})"
+        for c in calls
+    )
+    return (
+        f"local requests = nil\nlocal n = 0\n"
+        f"init = function(args) requests = {{\n{requests}\n}} end\n"
+        "request = function() n = n + 1; return requests[(n % #requests) + 1] end\n" + DONE
+    )
+
+
+def check(port: int, calls: list[Call]) -> None:
+    call = calls[0]
+    answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json=call.body,
+                        headers=call.headers(), timeout=60)  # fmt: skip
+    if answer.status_code != 200 or "errors" in answer.json():
+        raise SystemExit(f"the scenario does not work: {answer.status_code} {answer.text[:300]}")
+
+
+def wrk(port: int, script: Path, clients: int, seconds: int) -> dict[str, Any]:
+    command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s",
+               "-s", str(script), f"http://127.0.0.1:{port}/graphql"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    line = next((line for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed: {done.stdout[-500:]} {done.stderr[-500:]}")
+    found: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    found["requests_per_s"] = round(found["requests"] / found["seconds"], 1)
     return found
+
+
+def run_workers(
+    workers: int, calls: dict[str, list[Call]], clients: list[int], seconds: int, tmp: Path
+) -> dict[str, Any]:
+    port = free_port()
+    extra = ["--workers", str(workers)]
+    server = start_server(tmp / f"data-{workers}", port, args=extra)
+    found: dict[str, Any] = {}
+    try:
+        for name, scenario in calls.items():
+            check(port, scenario)
+            script = tmp / f"{name}.lua"
+            script.write_text(lua_script(scenario))
+            wrk(port, script, clients[0], WARM_S)
+            for count in clients:
+                result = wrk(port, script, count, seconds)
+                found[f"{name}@{count}"] = result
+                print(
+                    f"workers {workers}  {name:<15} {count:>3} clients "
+                    f"{result['requests_per_s']:>8.1f} req/s  p50 {result['p50_ms']:>7.2f} ms  "
+                    f"p99 {result['p99_ms']:>7.2f} ms  errors "
+                    f"{result['socket_errors'] + result['non_2xx']}",
+                    flush=True,
+                )
+    finally:
+        stop_server(server)
+    for key, result in found.items():
+        trivial = found.get(f"trivial_signed@{key.rpartition('@')[2]}")
+        if trivial:
+            result["share_of_trivial"] = round(result["requests_per_s"] / trivial["requests_per_s"], 3)
+    return found
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    print("\n| workers | scenario | clients | req/s | p50 ms | p99 ms | share of trivial |")
+    print("|---|---|---|---|---|---|---|")
+    for workers, found in results.items():
+        for key, r in found.items():
+            name, _, clients = key.partition("@")
+            print(f"| {workers} | {name} | {clients} | {r['requests_per_s']:,.0f} | "
+                  f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r.get('share_of_trivial', 1):.2f} |")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10, help="measured time per scenario")
+    parser.add_argument("--seconds", type=int, default=10, help="measured time per scenario")
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--only", nargs="*", default=[], help="scenarios to run (and trivial)")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        subprocess.run([str(ROOT / "scripts" / "debian-packages"), "wrk"], check=True)
+    calls = scenarios(seed.generate(seed.Sizes.small()))
+    if args.only:
+        calls = {k: v for k, v in calls.items() if k in args.only or k == "trivial_signed"}
+    else:  # the write changes the graph the next worker count would read: last, and apart
+        calls.pop("save_pin")
+    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="pingraph-bench-") as tmp:
-        port = free_port()
-        server = start_server(Path(tmp) / "data", port)
-        try:
-            results = asyncio.run(bench(port, args.seconds, args.clients, args.only))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    ceiling = results[f"trivial@{args.clients[-1]}"]["requests_per_s"]
-    for result in results.values():
-        result["share_of_trivial"] = round(result["requests_per_s"] / ceiling, 3)
+        for workers in args.workers:
+            results[str(workers)] = run_workers(workers, calls, args.clients, args.seconds,
+                                                Path(tmp))  # fmt: skip
+    print_table(results)
     save("graphql_api", {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "graph": "demo (pingraph seed --small: 200 users, 2,000 pins, 8,000 saves)",
-        "server": "one uvicorn worker; embedded FalkorDB (AOF fsync always) and Redis",
+        "server": "pingraph serve --workers N; embedded FalkorDB (AOF fsync always) and Redis",
+        "load": "wrk -t1, keep-alive connections, on the same machine",
         "seconds_per_scenario": args.seconds,
-        "results": results,
+        "results_by_workers": results,
     })  # fmt: skip
 
 

@@ -5,6 +5,10 @@ writer gets its answer, so the next reader, on any connection, asks for a key th
 exist yet and rebuilds it. Nothing is ever read stale; old versions expire. Secret boards are
 cached only under a key scoped to their owner.
 
+Each process also keeps the pages it decoded, by the same versioned key: a signed-in board
+page then costs one Redis round trip (the versions) and no decoding. A page holds its board
+as it was built, so `public_page` answers `board(id)` for public boards from it.
+
 A rebuild is single-flight: concurrent misses of one key in a process wait for one rebuild,
 and across processes a short Redis lock lets one of them rebuild while the others wait for
 its result. When Redis does not answer, pages come from the graph store and a missed
@@ -15,6 +19,7 @@ every key moves on, so nothing cached before the outage is used again.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,10 +39,12 @@ TTL_S = 3600
 LOCK_MS = 3000
 WAIT_S = 1.0
 EPOCH = "pg:epoch"
+LOCAL_PAGES = 512  # decoded pages a process keeps
 
 
 @dataclass(frozen=True)
 class BoardPage:
+    board: Board  # as it was when the page was built
     pins: list[Pin]  # newest save first, at most PAGE_SIZE
     cursors: list[str]
     pin_count: int
@@ -72,13 +79,16 @@ class BoardVersions:
                         "answers again", error=str(error))  # fmt: skip
 
     async def key(self, board: Board, viewer: str | None) -> str:
+        scope = "pub" if board.privacy is Privacy.PUBLIC else f"own:{viewer}"
+        return await self.scoped_key(board.id, scope)
+
+    async def scoped_key(self, board_id: str, scope: str) -> str:
         if self._lost_invalidation:
             await self.cache.incr(EPOCH)
             self._lost_invalidation = False
             self.on_event("epoch")
-        epoch, version = await self.cache.mget(EPOCH, f"pg:bv:{board.id}")
-        scope = "pub" if board.privacy is Privacy.PUBLIC else f"own:{viewer}"
-        return f"pg:bp:{board.id}:{_int(epoch)}:{_int(version)}:{scope}"
+        epoch, version = await self.cache.mget(EPOCH, f"pg:bv:{board_id}")
+        return f"pg:bp:{board_id}:{_int(epoch)}:{_int(version)}:{scope}"
 
 
 class BoardCache:
@@ -86,6 +96,7 @@ class BoardCache:
         self.versions = versions
         self.boards = boards
         self._flights: dict[str, asyncio.Future[BoardPage]] = {}
+        self._local: OrderedDict[str, BoardPage] = OrderedDict()
 
     @property
     def cache(self) -> aioredis.Redis:
@@ -94,16 +105,25 @@ class BoardCache:
     def on_event(self, event: str) -> None:
         self.versions.on_event(event)
 
+    async def public_page(self, board_id: str) -> BoardPage | None:
+        """The cached page of a public board; None when the board is secret, missing or not
+        cached. The caller then takes its ordinary path, the same for a secret board as for
+        a missing one, so neither answer nor timing tells them apart."""
+        try:
+            key = await self.versions.scoped_key(board_id, "pub")
+            return await self._cached(key)
+        except REDIS_ERRORS:
+            return None
+
     async def page(self, board: Board, viewer: str | None) -> BoardPage:
         """The page of a board the caller has found visible to `viewer`."""
         try:
             key = await self.versions.key(board, viewer)
-            raw = await self.cache.get(key)
+            cached = await self._cached(key)
         except REDIS_ERRORS as error:
             return await self._uncached(error, board)
-        if raw is not None:
-            self.on_event("hit")
-            return _decode(raw)
+        if cached is not None:
+            return cached
         self.on_event("miss")
         flight = self._flights.get(key)
         if flight is not None:
@@ -121,6 +141,23 @@ class BoardCache:
         finally:
             del self._flights[key]
 
+    async def _cached(self, key: str) -> BoardPage | None:
+        page = self._local.get(key)
+        if page is None:
+            raw = await self.cache.get(key)
+            decoded = _decode(raw) if raw is not None else None
+            if decoded is None:
+                return None
+            page = self._remember(key, decoded)
+        self.on_event("hit")
+        return page
+
+    def _remember(self, key: str, page: BoardPage) -> BoardPage:
+        self._local[key] = page
+        if len(self._local) > LOCAL_PAGES:
+            self._local.popitem(last=False)
+        return page
+
     async def _rebuild(self, key: str, board: Board) -> BoardPage:
         lock = f"{key}:lock"
         try:
@@ -130,21 +167,22 @@ class BoardCache:
                 while asyncio.get_running_loop().time() < deadline:
                     await asyncio.sleep(0.02)
                     raw = await self.cache.get(key)
-                    if raw is not None:
+                    decoded = _decode(raw) if raw is not None else None
+                    if decoded is not None:
                         self.on_event("hit")
-                        return _decode(raw)
+                        return self._remember(key, decoded)
             page = await self._build(board)
             self.on_event("rebuild")
             await self.cache.set(key, _encode(page), ex=TTL_S)
             await self.cache.delete(lock)
-            return page
+            return self._remember(key, page)
         except REDIS_ERRORS as error:
             return await self._uncached(error, board)
 
     async def _build(self, board: Board) -> BoardPage:
         page: Page[Pin] = await self.boards.pins_of_visible(board.id, PAGE_SIZE, None)
         counts = await self.boards.pin_counts([board.id])
-        return BoardPage(page.items, page.cursors, counts[board.id])
+        return BoardPage(board, page.items, page.cursors, counts[board.id])
 
     async def _uncached(self, error: BaseException, board: Board) -> BoardPage:
         self.on_event("error")
@@ -157,11 +195,18 @@ def _int(value: bytes | str | None) -> int:
 
 
 def _encode(page: BoardPage) -> bytes:
-    return orjson.dumps(
-        {"pins": [p.to_row() for p in page.pins], "cursors": page.cursors, "count": page.pin_count}
-    )
+    return orjson.dumps({
+        "board": page.board.to_row(), "pins": [p.to_row() for p in page.pins],
+        "cursors": page.cursors, "count": page.pin_count,
+    })  # fmt: skip
 
 
-def _decode(raw: bytes | str) -> BoardPage:
+def _decode(raw: bytes | str) -> BoardPage | None:
+    """None for a page cached by an older version of pingraph (without its board)."""
     data = orjson.loads(raw)
-    return BoardPage([Pin.from_row(row) for row in data["pins"]], data["cursors"], data["count"])
+    if "board" not in data:
+        return None
+    return BoardPage(
+        Board.from_row(data["board"]), [Pin.from_row(row) for row in data["pins"]],
+        data["cursors"], data["count"],
+    )  # fmt: skip

@@ -63,6 +63,13 @@ class Board:
             row["ownerId"],
         )
 
+    def to_row(self) -> dict[str, Any]:
+        """The inverse of `from_row`, for caches."""
+        return {
+            "id": self.id, "name": self.name, "description": self.description,
+            "privacy": self.privacy.value, "createdAt": self.created_at, "ownerId": self.owner_id,
+        }  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Pin:

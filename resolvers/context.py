@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 
-from cache.boards import BoardCache
+from cache.boards import BoardCache, BoardPage
 from cache.feeds import FeedCache
 from domain.errors import Forbidden, Unauthenticated
 from domain.identity import Role, Viewer
@@ -31,6 +31,8 @@ class Context:
     notifications: NotificationService
     visual: VisualSearch
     loaders: Loaders = field(init=False)
+    # Board pages this request has read, by board id (see `reads.board`).
+    pages: dict[str, BoardPage] = field(init=False)
     # A WebSocket's `connection_init` payload (strawberry sets it): where its token arrives.
     connection_params: dict[str, Any] | None = None
     # When a long-lived connection's token runs out (an HTTP request's is checked as it comes).
@@ -42,6 +44,7 @@ class Context:
     def fresh_loaders(self) -> None:
         """Forget what this request has loaded (after a write changed it)."""
         self.loaders = Loaders(self.repos, self.viewer_id)
+        self.pages = {}
 
     @property
     def viewer_id(self) -> str | None:

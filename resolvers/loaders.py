@@ -6,6 +6,7 @@ They are built for one viewer, since what a viewer may see is part of every answ
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -35,30 +36,93 @@ def _topics(
 
 
 class Loaders:
+    """Each loader is made the first time a request uses it: a page needs a few of them."""
+
     def __init__(self, repos: Repositories, viewer: str | None) -> None:
-        users, boards, pins, topics = repos.users, repos.boards, repos.pins, repos.topics
-        none: Any = None
-        self.user: DataLoader[str, User | None] = _loader(users.get_many, none)
-        self.board: DataLoader[str, Board | None] = _loader(
-            lambda ids: boards.get_many(ids, viewer), none
-        )
-        self.pin: DataLoader[str, Pin | None] = _loader(
-            lambda ids: pins.get_many(ids, viewer), none
-        )
-        self.pin_topics: DataLoader[str, list[Topic]] = _loader(_topics(pins.topics_of), [])
-        self.board_topics: DataLoader[str, list[Topic]] = _loader(_topics(boards.topics_of), [])
-        self.pin_save_count = _loader(lambda ids: pins.save_counts(ids, viewer), 0)
-        self.board_pin_count = _loader(boards.pin_counts, 0)
-        self.board_follower_count = _loader(boards.follower_counts, 0)
-        self.user_follower_count = _loader(users.follower_counts, 0)
-        self.user_following_count = _loader(users.following_counts, 0)
-        self.user_board_count = _loader(lambda ids: boards.counts_of_owners(ids, viewer), 0)
-        self.user_pin_count = _loader(lambda ids: pins.counts_of_creators(ids, viewer), 0)
-        self.topic_follower_count = _loader(topics.follower_counts, 0)
-        self.topic_pin_count = _loader(lambda ids: topics.pin_counts(ids, viewer), 0)
-        self.follows_user = _loader(lambda ids: users.viewer_follows(viewer, "User", ids), False)
-        self.follows_board = _loader(lambda ids: users.viewer_follows(viewer, "Board", ids), False)
-        self.follows_topic = _loader(lambda ids: users.viewer_follows(viewer, "Topic", ids), False)
+        self.repos = repos
+        self.viewer = viewer
+
+    @cached_property
+    def user(self) -> DataLoader[str, User | None]:
+        return _loader(self.repos.users.get_many, None)
+
+    @cached_property
+    def board(self) -> DataLoader[str, Board | None]:
+        boards, viewer = self.repos.boards, self.viewer
+        return _loader(lambda ids: boards.get_many(ids, viewer), None)
+
+    @cached_property
+    def pin(self) -> DataLoader[str, Pin | None]:
+        pins, viewer = self.repos.pins, self.viewer
+        return _loader(lambda ids: pins.get_many(ids, viewer), None)
+
+    @cached_property
+    def pin_topics(self) -> DataLoader[str, list[Topic]]:
+        return _loader(_topics(self.repos.pins.topics_of), [])
+
+    @cached_property
+    def board_topics(self) -> DataLoader[str, list[Topic]]:
+        return _loader(_topics(self.repos.boards.topics_of), [])
+
+    @cached_property
+    def pin_save_count(self) -> DataLoader[str, int]:
+        pins, viewer = self.repos.pins, self.viewer
+        return _loader(lambda ids: pins.save_counts(ids, viewer), 0)
+
+    @cached_property
+    def board_pin_count(self) -> DataLoader[str, int]:
+        return _loader(self.repos.boards.pin_counts, 0)
+
+    @cached_property
+    def board_follower_count(self) -> DataLoader[str, int]:
+        return _loader(self.repos.boards.follower_counts, 0)
+
+    @cached_property
+    def user_follower_count(self) -> DataLoader[str, int]:
+        return _loader(self.repos.users.follower_counts, 0)
+
+    @cached_property
+    def user_following_count(self) -> DataLoader[str, int]:
+        return _loader(self.repos.users.following_counts, 0)
+
+    @cached_property
+    def user_board_count(self) -> DataLoader[str, int]:
+        boards, viewer = self.repos.boards, self.viewer
+        return _loader(lambda ids: boards.counts_of_owners(ids, viewer), 0)
+
+    @cached_property
+    def user_pin_count(self) -> DataLoader[str, int]:
+        pins, viewer = self.repos.pins, self.viewer
+        return _loader(lambda ids: pins.counts_of_creators(ids, viewer), 0)
+
+    @cached_property
+    def topic_follower_count(self) -> DataLoader[str, int]:
+        return _loader(self.repos.topics.follower_counts, 0)
+
+    @cached_property
+    def topic_pin_count(self) -> DataLoader[str, int]:
+        topics, viewer = self.repos.topics, self.viewer
+        return _loader(lambda ids: topics.pin_counts(ids, viewer), 0)
+
+    @cached_property
+    def follows_user(self) -> DataLoader[str, bool]:
+        return self._follows("User")
+
+    @cached_property
+    def follows_board(self) -> DataLoader[str, bool]:
+        return self._follows("Board")
+
+    @cached_property
+    def follows_topic(self) -> DataLoader[str, bool]:
+        return self._follows("Topic")
+
+    def _follows(self, label: str) -> DataLoader[str, bool]:
+        users, viewer = self.repos.users, self.viewer
+        return _loader(lambda ids: users.viewer_follows(viewer, label, ids), False)
+
+    @cached_property
+    def pin_first_boards(self) -> DataLoader[tuple[str, int], Page[Board]]:
+        pins, viewer = self.repos.pins, self.viewer
 
         async def first_boards(keys: list[tuple[str, int]]) -> list[Page[Board]]:
             """First pages of `pin.boards`, one query per distinct page size."""
@@ -69,6 +133,4 @@ class Loaders:
                 pages.update({(pin_id, first): page for pin_id, page in found.items()})
             return [pages[key] for key in keys]
 
-        self.pin_first_boards: DataLoader[tuple[str, int], Page[Board]] = DataLoader(
-            load_fn=first_boards
-        )
+        return DataLoader(load_fn=first_boards)

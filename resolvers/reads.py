@@ -41,6 +41,21 @@ async def user(ctx: Context, id_: str | None, handle: str | None) -> User | None
         return None
 
 
+async def board(ctx: Context, id_: str) -> Board | None:
+    """A public board comes with its cached page (kept for `board_pins` and `pin_count`);
+    any other id, secret or missing alike, is looked up for the viewer."""
+    page = await ctx.board_cache.public_page(id_)
+    if page is not None:
+        ctx.pages[id_] = page
+        return page.board
+    return await ctx.loaders.board.load(id_)
+
+
+async def board_pin_count(ctx: Context, board_id: str) -> int:
+    page = ctx.pages.get(board_id)
+    return page.pin_count if page else await ctx.loaders.board_pin_count.load(board_id)
+
+
 async def topic(ctx: Context, name: str) -> Topic | None:
     try:
         return await ctx.repos.topics.get(name, ctx.viewer_id)
@@ -85,7 +100,7 @@ async def board_pins(ctx: Context, board: Board, first: int, after: str | None) 
     page comes from the board cache when it is small enough."""
     limit = page_size(first)
     if after is None and limit <= PAGE_SIZE:
-        cached = await ctx.board_cache.page(board, ctx.viewer_id)
+        cached = ctx.pages.get(board.id) or await ctx.board_cache.page(board, ctx.viewer_id)
         more = len(cached.pins) > limit or cached.pin_count > len(cached.pins)
         page = Page(cached.pins[:limit], cached.cursors[:limit], has_next=more)
 

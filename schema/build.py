@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 from domain.errors import DomainError
 from schema.cost import CostLimiter
 from schema.errors import stamp
+from schema.execution import fast_execution
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -80,13 +81,15 @@ def build_schema(*, dev: bool) -> strawberry.Schema:
     config = StrawberryConfig(
         disable_field_suggestions=not dev, batching_config={"max_operations": MAX_BATCH}
     )
-    return PingraphSchema(
+    schema = PingraphSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=config,
     )
+    schema.execution_context_class = fast_execution(schema._schema)
+    return schema
 
 
 def printed_sdl() -> str:

@@ -10,10 +10,12 @@ resolver runs, with the computed cost in the error's extensions.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
@@ -37,6 +39,7 @@ from strawberry.extensions import SchemaExtension
 from graph.model import MAX_PAGE, MAX_TOPICS
 
 MAX_COST = 10_000  # objects one operation may return, at most
+KNOWN_COSTS = 1024
 
 
 class CostLimiter(SchemaExtension):
@@ -46,9 +49,8 @@ class CostLimiter(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None and not context.result:
-            schema = context.schema._schema
-            cost = operation_cost(schema, document.definitions, context.operation_name,
-                                  context.variables or {})  # fmt: skip
+            cost = known_cost(context.schema._schema, context.query or "", document,
+                              context.operation_name, context.variables or {})  # fmt: skip
             if cost > MAX_COST:
                 context.result = ExecutionResult(
                     data=None,
@@ -62,6 +64,30 @@ class CostLimiter(SchemaExtension):
                     ],
                 )
         yield
+
+
+_known: OrderedDict[tuple[object, ...], int] = OrderedDict()
+
+
+def known_cost(
+    schema: GraphQLSchema,
+    query: str,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+) -> int:
+    """`operation_cost`, remembered: a cost depends on the document and on the numbers among
+    the variables only (ids and strings never feed a `first`), so a page asked for again
+    with another id costs a look-up."""
+    numbers = tuple(sorted((k, v) for k, v in variables.items() if isinstance(v, int | float)))
+    key = (query, operation_name, numbers)
+    cost = _known.get(key)
+    if cost is None:
+        cost = operation_cost(schema, document.definitions, operation_name, variables)
+        _known[key] = cost
+        if len(_known) > KNOWN_COSTS:
+            _known.popitem(last=False)
+    return cost
 
 
 def operation_cost(

@@ -58,7 +58,7 @@ class Query:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The board's id.")],
     ) -> Board | None:
-        found = await info.context.loaders.board.load(id)
+        found = await reads.board(info.context, id)
         return Board.of(found) if found else None
 
     @strawberry.field(description="A topic by name (case and spacing do not matter).")

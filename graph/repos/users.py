@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from domain.errors import BadInput, Conflict, NotFound
 from domain.ids import new_id
 from events.bus import EventSink
@@ -68,10 +70,17 @@ RETURN id
 }
 
 
+# Users are never changed once created (no mutation edits a handle, name or language, and
+# users are not deleted), so a process keeps the records it has read. A write that ever
+# changes a user must drop it from `_known` in every process (through its domain event).
+KNOWN_USERS = 50_000
+
+
 class UserRepo:
     def __init__(self, backend: GraphBackend, events: EventSink) -> None:
         self.backend = backend
         self.events = events
+        self._known: OrderedDict[str, User] = OrderedDict()
 
     async def create(
         self, handle_: str, display_name: str | None = None, lang_: str | None = None
@@ -96,8 +105,20 @@ class UserRepo:
     async def get(self, user_id: str) -> User:
         return the_one(await self.get_many([user_id]), user_id, "user")
 
+    def known(self, user_id: str) -> User | None:
+        """The user if this process has read it before (no query)."""
+        return self._known.get(user_id)
+
     async def get_many(self, ids: list[str]) -> dict[str, User]:
-        return await fetch_by_ids(self.backend, BY_IDS, ids, User.from_row)
+        known = {id_: user for id_ in ids if (user := self._known.get(id_)) is not None}
+        missing = [id_ for id_ in ids if id_ not in known]
+        if missing:
+            found = await fetch_by_ids(self.backend, BY_IDS, missing, User.from_row)
+            self._known.update(found)
+            while len(self._known) > KNOWN_USERS:
+                self._known.popitem(last=False)
+            known.update(found)
+        return known
 
     async def by_handle(self, handle_: str) -> User:
         try:
