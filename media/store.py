@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import urllib3.exceptions
@@ -21,6 +21,14 @@ from minio.error import S3Error
 from domain.errors import BadInput, NotFound, Unavailable
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$")
+CHUNK = 1 << 20
+
+# What a store call may raise besides BadInput: away (Unavailable), missing (NotFound), refused
+# by the S3 server (S3Error: a wrong key, no bucket), or the local disk's errors.
+STORE_ERRORS: tuple[type[Exception], ...] = (Unavailable, NotFound, S3Error, OSError)
+
+# Bytes moved by a file transfer since the last call; called from a worker thread.
+Moved = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,14 @@ class ImageStore(Protocol):
     async def delete(self, key: str) -> None: ...
     async def ping(self) -> None: ...
     async def list(self, prefix: str) -> list[StoredObject]: ...
+
+    async def put_file(self, key: str, source: Path, content_type: str, moved: Moved) -> None:
+        """Store a file of any size without reading it into memory."""
+        ...
+
+    async def get_file(self, key: str, target: Path, moved: Moved) -> None:
+        """Write an object of any size to `target` (NotFound when there is none)."""
+        ...
 
     def presigned_url(self, key: str, expires_s: int) -> str | None:
         """A URL clients fetch the object from directly, or None when the app serves it."""
@@ -86,17 +102,49 @@ class LocalImageStore:
 
         return await asyncio.to_thread(walk)
 
+    async def put_file(self, key: str, source: Path, content_type: str, moved: Moved) -> None:
+        await asyncio.to_thread(self._put_file, check_key(key), source, moved)
+
+    async def get_file(self, key: str, target: Path, moved: Moved) -> None:
+        await asyncio.to_thread(self._get_file, check_key(key), target, moved)
+
     def presigned_url(self, key: str, expires_s: int) -> str | None:
         return None
 
     def _put(self, key: str, data: bytes) -> None:
+        tmp = self._tmp_for(key)
+        tmp.write_bytes(data)
+        tmp.replace(self.root / key)
+
+    def _put_file(self, key: str, source: Path, moved: Moved) -> None:
+        tmp = self._tmp_for(key)
+        try:
+            with source.open("rb") as reader, tmp.open("wb") as writer:
+                _copy(reader, writer, moved)
+            tmp.replace(self.root / key)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _get_file(self, key: str, target: Path, moved: Moved) -> None:
+        try:
+            reader = (self.root / key).open("rb")
+        except FileNotFoundError:
+            raise NotFound(f"no object {key!r}") from None
+        with reader, target.open("wb") as writer:
+            _copy(reader, writer, moved)
+
+    def _tmp_for(self, key: str) -> Path:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         # A name of its own: two writers of one key (an image's embedding computed by a search
         # and by the indexer at once) must not rename each other's file away.
-        tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        return path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
+
+
+def _copy(reader: BinaryIO, writer: BinaryIO, moved: Moved) -> None:
+    while chunk := reader.read(CHUNK):
+        writer.write(chunk)
+        moved(len(chunk))
 
 
 class S3ImageStore:
@@ -186,6 +234,39 @@ class S3ImageStore:
         check_key(key)
         await self._call(lambda: self.client.remove_object(self.bucket, key))
 
+    async def put_file(self, key: str, source: Path, content_type: str, moved: Moved) -> None:
+        check_key(key)
+
+        def upload() -> None:
+            # The SDK reads the file a part (5 MiB or more) at a time: multipart when bigger.
+            self.client.fput_object(
+                self.bucket, key, str(source), content_type=content_type,
+                progress=_PartsRead(moved),
+            )  # fmt: skip
+
+        await self._call(upload)
+
+    async def get_file(self, key: str, target: Path, moved: Moved) -> None:
+        check_key(key)
+
+        def download() -> None:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                with target.open("wb") as writer:
+                    for chunk in response.stream(CHUNK):
+                        writer.write(chunk)
+                        moved(len(chunk))
+            finally:
+                response.close()
+                response.release_conn()
+
+        try:
+            await self._call(download)
+        except S3Error as error:
+            if error.code == "NoSuchKey":
+                raise NotFound(f"no object {key!r}") from None
+            raise
+
     async def ping(self) -> None:
         if not await self._call(lambda: self.client.bucket_exists(self.bucket)):
             raise Unavailable(f"bucket {self.bucket!r} does not exist")
@@ -219,3 +300,16 @@ class S3ImageStore:
             raise
         except (OSError, urllib3.exceptions.HTTPError) as error:
             raise Unavailable("the image store does not answer") from error
+
+
+class _PartsRead:
+    """The SDK's progress interface (`minio.helpers.ProgressType`), reporting to `moved`."""
+
+    def __init__(self, moved: Moved) -> None:
+        self.moved = moved
+
+    def set_meta(self, object_name: str, total_length: int) -> None:
+        pass
+
+    def update(self, length: int) -> None:
+        self.moved(length)

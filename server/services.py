@@ -53,6 +53,7 @@ from walks.consumer import walk_deltas
 from walks.deltas import DeltaLog
 from walks.engine import WalkEngine
 from walks.live import LiveWalks
+from walks.publish import PublishedSnapshots, Transfer
 from walks.snapshots import load_or_build
 
 log = structlog.get_logger(__name__)
@@ -226,7 +227,10 @@ async def open_services(
         await migrate(stores.graph)
         if prepare is not None:
             await prepare(stores)
-        engine = await load_or_build(stores.graph, stores.walk_deltas, settings.walks_dir)
+        shelf = published_snapshots(stores)
+        engine = await load_or_build(
+            stores.graph, stores.walk_deltas, settings.walks_dir, shelf=shelf
+        )
         stack.callback(engine.close)
         live = LiveWalks(
             engine,
@@ -237,6 +241,7 @@ async def open_services(
             compact_every_s=settings.walks_compact_every_s,
             poll_ms=settings.walks_poll_ms,
             on_event=lambda event, count: stores.metrics.walk_deltas.labels(event).inc(count),
+            shelf=shelf,
         )
         notifications, rules, push = build_notifications(stores)
         stack.push_async_callback(push.close)
@@ -266,6 +271,22 @@ async def open_services(
         for work in tasks:
             await stack.enter_async_context(background(work))
         yield services
+
+
+def published_snapshots(
+    stores: Stores, progress: Transfer | None = None
+) -> PublishedSnapshots | None:
+    """Where walk snapshots are shared between replicas: the image store. None for the
+    embedded image directory, which only processes of this data directory see (and they
+    share its walk snapshots already)."""
+    if stores.settings.media_url == EMBEDDED:
+        return None
+    return PublishedSnapshots(
+        stores.media,
+        stores.settings.walks_dir,
+        progress=progress,
+        on_event=lambda event: stores.metrics.walk_deltas.labels(event).inc(),
+    )
 
 
 def build_notifications(stores: Stores) -> tuple[NotificationService, Rules, PushSender]:

@@ -8,6 +8,7 @@ so start-up is fast and several processes share the pages.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import shutil
@@ -293,13 +294,23 @@ def load(path: Path) -> WalkGraph:
 
 def newest(directory: Path) -> Path | None:
     """The most recent complete snapshot in `directory`."""
+    return max(complete(directory), key=lambda p: p.name, default=None)
+
+
+def complete(directory: Path) -> list[Path]:
+    """The snapshots in `directory`, oldest first; not those still being written (named
+    `.<version>...partial` until they are renamed into place)."""
     if not directory.is_dir():
-        return None
-    complete = [p for p in directory.iterdir() if (p / "meta.json").is_file()]
-    return max(complete, key=lambda p: p.name, default=None)
+        return []
+    found = (p for p in directory.iterdir() if not p.name.startswith("."))
+    return sorted(p for p in found if (p / "meta.json").is_file())
 
 
-def prune_old(directory: Path, keep: int = 2) -> None:
-    complete = sorted(p for p in directory.iterdir() if (p / "meta.json").is_file())
-    for old in complete[:-keep]:
+def prune_old(directory: Path, keep: int = 2, *, partial_after_s: float = 3600.0) -> None:
+    """Keep the `keep` newest snapshots; also clear partial ones a killed writer left."""
+    for old in complete(directory)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
+    for partial in directory.glob(".*.partial"):
+        with contextlib.suppress(OSError):  # another process just finished or removed it
+            if time.time() - partial.stat().st_mtime > partial_after_s:
+                shutil.rmtree(partial, ignore_errors=True)

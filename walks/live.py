@@ -5,7 +5,9 @@ graph (a save reaches `/walks/related` within one poll, half a second by default
 swaps in newer snapshots from disk, compacts graph + overlay into a new snapshot when
 enough deltas have piled up, and rebuilds from the graph store when the stream says
 changes were lost. Snapshots and rebuilds are shared by every process on one data
-directory; a Redis lock lets one of them do the work.
+directory, and, when the image store is shared (`walks/publish.py`), by every replica:
+they are published there and the newest is downloaded. A Redis lock lets one process do
+the work.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from walks.engine import WalkEngine
 from walks.export import public_boards_by_id
 from walks.graph import WalkGraph
 from walks.overlay import OPS, fold, merge
+from walks.publish import PublishedSnapshots
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +60,7 @@ class LiveWalks:
         snapshot_check_s: float = 15.0,
         poll_ms: int = 500,
         on_event: Callable[[str, int], None] | None = None,
+        shelf: PublishedSnapshots | None = None,
     ) -> None:
         self.engine = engine
         self.deltas = deltas
@@ -69,15 +73,30 @@ class LiveWalks:
         self.on_event = on_event or (lambda event, count: None)
         self.lag_s = 0.0
         self.resync_since: str | None = None  # a ULID: snapshots newer than it are the truth
+        self.shelf = shelf  # None: snapshots are shared through the data directory only
         self._next_disk_check = 0.0
+        self._next_compaction = 0.0  # put off after another replica published a newer one
+        self._pull: asyncio.Task[None] | None = None
         self._release = deltas.cache.register_script(RELEASE)
 
     @property
     def cache(self) -> aioredis.Redis:
         return self.deltas.cache
 
+    @property
+    def pulling(self) -> bool:
+        """A published snapshot is being downloaded."""
+        return self._pull is not None and not self._pull.done()
+
     async def run(self) -> None:
         """Follow until cancelled; Redis or graph-store outages pause it, nothing more."""
+        try:
+            await self._follow()
+        finally:
+            if self._pull is not None:
+                self._pull.cancel()
+
+    async def _follow(self) -> None:
         failing = False
         while True:
             try:
@@ -110,7 +129,7 @@ class LiveWalks:
         )
         if graph is not start and self.engine.graph is start:  # unless swapped meanwhile
             self.engine.swap(graph)
-        if self.compaction_due():
+        if self.compaction_due() and self._may_compact():
             await self.compact()
         return merged
 
@@ -160,7 +179,9 @@ class LiveWalks:
 
     async def check_disk(self) -> None:
         """Swap in a newer snapshot (written by `pingraph walks build`, a compaction or a
-        rebuild in another process), with the deltas after it merged in first."""
+        rebuild in another process, or downloaded from the published ones), with the
+        deltas after it merged in first."""
+        self.start_pull()
         path = walk_graph.newest(self.directory)
         if path is None or path.name <= self.engine.graph.version:
             return
@@ -177,16 +198,40 @@ class LiveWalks:
         self.engine.swap(graph)
         log.info("walk graph swapped", version=graph.version, edges=graph.edges)
 
-    async def resync(self) -> bool:
-        """Rebuild from the graph store. False when another process holds the lock: its
-        snapshot arrives through `check_disk` instead."""
-        async with self.lock() as held:
-            if not held:
+    def start_pull(self) -> None:
+        """Download the newest published snapshot when it is newer than the served one, in
+        a task of its own (deltas keep flowing meanwhile); the next check swaps it in."""
+        if self.shelf is not None and not self.pulling:
+            self._pull = asyncio.create_task(self._pull_newer(self.shelf))
+
+    async def _pull_newer(self, shelf: PublishedSnapshots) -> None:
+        try:
+            if await shelf.try_pull(newer_than=self.engine.graph.version) is not None:
                 self._next_disk_check = 0.0
-                await asyncio.sleep(1.0)
-                return False
-            position = await self.deltas.position()
-            path = await build_and_save(self.backend, self.directory, stream_id=position)
+        except Exception:  # a task of its own: nobody else would see it
+            log.exception("walk snapshot download failed")
+
+    async def _published_since(self, version: str) -> bool:
+        """Another process published a snapshot newer than `version`."""
+        return self.shelf is not None and await self.shelf.try_latest_version() > version
+
+    async def _publish(self, path: Path) -> None:
+        if self.shelf is not None:
+            await self.shelf.try_publish(path)
+
+    async def resync(self) -> bool:
+        """Rebuild from the graph store. False when another process holds the lock or has
+        published a snapshot built since the loss: that one arrives through `check_disk`."""
+        path = None
+        async with self.lock() as held:
+            if held and not await self._published_since(self.resync_since or ""):
+                position = await self.deltas.position()
+                path = await build_and_save(self.backend, self.directory, stream_id=position)
+                await self._publish(path)
+        if path is None:
+            self._next_disk_check = 0.0
+            await asyncio.sleep(1.0)
+            return False
         graph = await asyncio.to_thread(walk_graph.load, path)
         self.resync_since = None
         self.engine.swap(graph)
@@ -199,12 +244,21 @@ class LiveWalks:
             return True
         return graph.deltas > 0 and time.time() - graph.built_at >= self.compact_every_s
 
+    def _may_compact(self) -> bool:
+        return not self.pulling and time.monotonic() >= self._next_compaction
+
     async def compact(self) -> Path | None:
-        """Save the current graph (snapshot + overlay) as a new snapshot and serve that."""
+        """Save the current graph (snapshot + overlay) as a new snapshot, publish it and
+        serve it. None when another process holds the lock, or has published a newer
+        snapshot (it folded the same deltas: that one is pulled instead)."""
         async with self.lock() as held:
             if not held:
                 return None
             graph = self.engine.graph
+            if await self._published_since(graph.version):
+                self._next_disk_check = 0.0
+                self._next_compaction = time.monotonic() + self.snapshot_check_s
+                return None
             fresh = replace(
                 graph,
                 version=str(ULID()),
@@ -214,6 +268,7 @@ class LiveWalks:
             )
             path = await asyncio.to_thread(walk_graph.save, fresh, self.directory)
             await asyncio.to_thread(walk_graph.prune_old, self.directory)
+            await self._publish(path)  # under the lock: the others see it before compacting
         loaded = await asyncio.to_thread(walk_graph.load, path)
         if self.engine.graph is graph:
             self.engine.swap(loaded)

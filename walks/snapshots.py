@@ -1,4 +1,5 @@
-"""Walk graphs for a running server: load the newest snapshot (building one when there is
+"""Walk graphs for a running server: load the newest snapshot (the newest published one,
+downloaded, when snapshots are shared through the image store; building one when there is
 none), then keep it current with live deltas and newer snapshots (`walks/live.py`)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from walks import graph as walk_graph
 from walks.build import build_and_save
 from walks.deltas import START, DeltaLog
 from walks.engine import Query, WalkEngine
+from walks.publish import PublishedSnapshots
 
 log = structlog.get_logger(__name__)
 
@@ -24,11 +26,20 @@ async def load_or_build(
     deltas: DeltaLog,
     directory: Path,
     progress: Callable[[int, int], None] | None = None,
+    shelf: PublishedSnapshots | None = None,
 ) -> WalkEngine:
+    """The engine on the newest snapshot. With a `shelf`, a published snapshot newer than
+    the local ones is downloaded first (a failed download is logged, and the local newest,
+    or a build, is used instead), and a snapshot built here is published."""
+    if shelf is not None:
+        local = walk_graph.newest(directory)
+        await shelf.try_pull(newer_than=local.name if local else "")
     path = walk_graph.newest(directory)
     if path is None:
         position = await stream_position(deltas)
         path = await build_and_save(backend, directory, stream_id=position, progress=progress)
+        if shelf is not None:
+            await shelf.try_publish(path)
     graph = await asyncio.to_thread(walk_graph.load, path)
     engine = WalkEngine(graph)
     await warm_up(engine)

@@ -1,5 +1,6 @@
 """One contract for both image stores."""
 
+import os
 import time
 from pathlib import Path
 
@@ -70,3 +71,19 @@ async def test_presigned_urls_use_the_public_address(s3_endpoint: str, tmp_path:
         assert (await http.get(signed)).content == b"thumb"
     with pytest.raises(ValueError, match="public="):
         await open_image_store(f"s3+http://k:s@{s3_endpoint}/b?public=nonsense", tmp_path)
+
+
+async def test_files_of_any_size_stream_in_and_out(store: ImageStore, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    data = os.urandom(6 * 1024 * 1024 + 5)  # over S3's 5 MiB part: a multipart upload
+    source.write_bytes(data)
+    uploaded: list[int] = []
+    await store.put_file("walks/v1/big.bin", source, "application/octet-stream", uploaded.append)
+    assert sum(uploaded) == len(data)
+    downloaded: list[int] = []
+    target = tmp_path / "copy.bin"
+    await store.get_file("walks/v1/big.bin", target, downloaded.append)
+    assert sum(downloaded) == len(data)
+    assert target.read_bytes() == data
+    with pytest.raises(NotFound):
+        await store.get_file("walks/v1/missing", tmp_path / "none", downloaded.append)
