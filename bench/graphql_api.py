@@ -123,9 +123,11 @@ def scenarios(graph: seed.SeedGraph) -> dict[str, list[Call]]:
         "home_feed": [Call({"query": HOME_FEED}, token) for token in tokens],
         "pin_closeup": [Call({"query": PIN_CLOSEUP, "variables": {"id": p}}) for p in pins[:200]],
         "save_pin": [
-            Call({"query": SAVE_PIN, "variables": {"p": pins[(7 * n) % len(pins)], "b": owned[u]}},
-                 tokens[n])  # fmt: skip
-            for n, u in enumerate(savers)
+            Call(
+                {"query": SAVE_PIN, "variables": {"p": pins[7 * n % len(pins)], "b": owned[u]}},
+                token,
+            )
+            for n, (u, token) in enumerate(zip(savers, tokens, strict=True))
         ],
     }
 
@@ -193,7 +195,8 @@ def run_workers(
     for key, result in found.items():
         trivial = found.get(f"trivial_signed@{key.rpartition('@')[2]}")
         if trivial:
-            result["share_of_trivial"] = round(result["requests_per_s"] / trivial["requests_per_s"], 3)
+            share = result["requests_per_s"] / trivial["requests_per_s"]
+            result["share_of_trivial"] = round(share, 3)
     return found
 
 
@@ -203,8 +206,9 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
     for workers, found in results.items():
         for key, r in found.items():
             name, _, clients = key.partition("@")
+            share = r.get("share_of_trivial", 1)
             print(f"| {workers} | {name} | {clients} | {r['requests_per_s']:,.0f} | "
-                  f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r.get('share_of_trivial', 1):.2f} |")  # fmt: skip
+                  f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {share:.2f} |")  # fmt: skip
 
 
 def main() -> None:

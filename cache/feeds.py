@@ -4,11 +4,14 @@ Each build is a new generation (`pg:feed:<user>:<gen>`); a page's cursor names i
 so paging through a feed stays on the list it started with even after a newer one exists. A
 user's own activity (saves, engagements, follows) marks their feed stale, so the next first
 page is rebuilt; older generations stay readable until they expire. Without Redis, feeds are
-computed per request.
+computed per request. A generation never changes once written, so each process keeps the
+ones it has read: a page costs one round trip (which generation is current), the next pages
+none.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 import orjson
@@ -22,6 +25,7 @@ from events.model import Event, EventType
 log = structlog.get_logger(__name__)
 
 TTL_S = 600
+LOCAL_FEEDS = 2048  # generations a process keeps
 
 
 class FeedCache:
@@ -30,6 +34,7 @@ class FeedCache:
     ) -> None:
         self.cache = cache
         self.on_event = on_event or (lambda event: None)
+        self._local: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
 
     async def get(self, user: str, generation: int | None) -> tuple[int, list[str]] | None:
         """The feed of `generation`, or the current one when None (unless it is stale)."""
@@ -40,16 +45,25 @@ class FeedCache:
                     self.on_event("miss")
                     return None
                 generation = int(current)
-            raw = await self.cache.get(f"pg:feed:{user}:{generation}")
+            ranked = self._local.get((user, generation))
+            if ranked is None:
+                raw = await self.cache.get(f"pg:feed:{user}:{generation}")
+                ranked = self._remember(user, generation, orjson.loads(raw)) if raw else None
         except REDIS_ERRORS as error:
             self.on_event("error")
             log.warning("feed cache unavailable", error=str(error))
             return None
-        if raw is None:
+        if ranked is None:
             self.on_event("miss")
             return None
         self.on_event("hit")
-        return generation, list(orjson.loads(raw))
+        return generation, ranked
+
+    def _remember(self, user: str, generation: int, ranked: list[str]) -> list[str]:
+        self._local[user, generation] = ranked
+        if len(self._local) > LOCAL_FEEDS:
+            self._local.popitem(last=False)
+        return ranked
 
     async def put(self, user: str, pin_ids: list[str]) -> int:
         """Store a new generation; 0 when Redis does not answer (nothing cached)."""
@@ -60,6 +74,7 @@ class FeedCache:
                 pipe.expire(f"pg:feedgen:{user}", 2 * TTL_S)
                 pipe.delete(f"pg:feedstale:{user}")
                 await pipe.execute()
+            self._remember(user, generation, pin_ids)
         except REDIS_ERRORS as error:
             self.on_event("error")
             log.warning("feed cache unavailable", error=str(error))

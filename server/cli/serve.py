@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from types import FrameType
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from server.app import create_app
 from server.auth import issue_token
 from server.cli.common import err, fail, run, settings_or_exit
 from server.cli.seed import load_with_progress
+from server.cli.workers import default_workers, supervise
 from server.services import Prepare, Stores
 from server.settings import Settings
 
@@ -32,17 +34,31 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default PINGRAPH_PORT).")] = None,
     demo: Annotated[bool, typer.Option(help="Load demo data when the graph is empty.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Server processes (default: the machine's cores)."),
+    ] = None,
+    listen_fd: Annotated[int | None, typer.Option(hidden=True)] = None,
+    ready_fd: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Serve the API (GraphQL, walks, Cypher, media) with uvicorn."""
+    """Serve the API (GraphQL, walks, Cypher, media) with uvicorn, in one process per core."""
     overrides: dict[str, Any] = {}
     if host is not None:
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
     settings = settings_or_exit(quiet=False, **overrides)
+    if listen_fd is not None:  # one of the processes of `serve --workers N`
+        sock = socket.socket(fileno=listen_fd)
+        run(ctx, serve_app(create_app(settings), sock, settings, ready_fd=ready_fd))
+        return
     sock = bind_socket(settings.host, settings.port)
-    app = create_app(settings, prepare=load_demo(print_token=settings.is_dev) if demo else None)
-    run(ctx, serve_app(app, sock, settings))
+    prepare = load_demo(print_token=settings.is_dev) if demo else None
+    count = workers or default_workers()
+    if count == 1:
+        run(ctx, serve_app(create_app(settings, prepare=prepare), sock, settings))
+        return
+    run(ctx, supervise(settings, sock, count, prepare=prepare))
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -70,6 +86,20 @@ class GracefulServer(uvicorn.Server):
         self._captured_signals.clear()
 
 
+class WorkerServer(GracefulServer):
+    """A pool worker's server: once it listens, it writes one byte to its parent's pipe."""
+
+    def __init__(self, config: uvicorn.Config, ready_fd: int) -> None:
+        super().__init__(config)
+        self.ready_fd = ready_fd
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            os.write(self.ready_fd, b"1")
+        os.close(self.ready_fd)
+
+
 def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
     """How `pingraph serve` runs uvicorn on the app.
 
@@ -93,16 +123,22 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
     )
 
 
-async def serve_app(app: Starlette, sock: socket.socket, settings: Settings) -> None:
-    server = GracefulServer(uvicorn_config(app, settings))
+async def serve_app(
+    app: Starlette, sock: socket.socket, settings: Settings, *, ready_fd: int | None = None
+) -> None:
+    """Serve until a signal. A worker of a pool says it is ready by a byte on `ready_fd`
+    instead of printing the address (its parent does, once every worker is ready)."""
+    config = uvicorn_config(app, settings)
+    server = GracefulServer(config) if ready_fd is None else WorkerServer(config, ready_fd)
     async with app.router.lifespan_context(app):
-        host, port = sock.getsockname()[:2]
-        base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
-        err.print(
-            f"pingraph is serving on {base}  (health: {base}/readyz)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        if ready_fd is None:
+            host, port = sock.getsockname()[:2]
+            base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+            err.print(
+                f"pingraph is serving on {base}  (health: {base}/readyz)",
+                highlight=False,
+                soft_wrap=True,
+            )
         await server.serve(sockets=[sock])
 
 

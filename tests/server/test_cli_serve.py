@@ -197,3 +197,54 @@ def test_bad_media_public_address_is_one_clear_line(tmp_path: Path) -> None:
     url = "s3+http://k:s@127.0.0.1:1/pins?public=nonsense"
     stderr = _serve_fails(tmp_path, PINGRAPH_MEDIA_URL=url)
     assert "PINGRAPH_MEDIA_URL: the media URL's public= must be an http(s) URL" in stderr
+
+
+def _workers_of(server: subprocess.Popen[str]) -> list[int]:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"--listen-fd" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_workers_share_the_port_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [PINGRAPH, "serve", "--port", str(port), "--workers", "2"],
+        env=cli_env(tmp_path),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _ready(port, server)
+        workers = _workers_of(server)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            now = _workers_of(server)
+            if len(now) == 2 and workers[0] not in now:
+                break
+            time.sleep(0.2)
+        assert len(now) == 2, now
+        assert workers[0] not in now
+        answers = {httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code
+                   for _ in range(20)}  # fmt: skip
+        assert answers == {200}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "with 2 workers" in stderr
+    assert "a worker exited; starting another" in stderr
+    assert _redis_servers_under(tmp_path) == []
+
+
+def _ready(port: int, server: subprocess.Popen[str]) -> bool:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return False
