@@ -19,6 +19,7 @@ every key moves on, so nothing cached before the outage is used again.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class BoardVersions:
         try:
             async with self.cache.pipeline(transaction=False) as pipe:
                 for board_id in dict.fromkeys(board_ids):
+                    pipe.set(f"pg:bv:{board_id}", _fresh_start(), nx=True)
                     pipe.incr(f"pg:bv:{board_id}")
                 await pipe.execute()
         except REDIS_ERRORS as error:
@@ -88,6 +90,14 @@ class BoardVersions:
             self._lost_invalidation = False
             self.on_event("epoch")
         epoch, version = await self.cache.mget(EPOCH, f"pg:bv:{board_id}")
+        if epoch is None or version is None:
+            # A counter Redis lost (restart, eviction) starts again at a random value, never
+            # at 0: a process may still keep pages under the numbers the old one reached.
+            async with self.cache.pipeline(transaction=False) as pipe:
+                pipe.set(EPOCH, _fresh_start(), nx=True)
+                pipe.set(f"pg:bv:{board_id}", _fresh_start(), nx=True)
+                pipe.mget(EPOCH, f"pg:bv:{board_id}")
+                epoch, version = (await pipe.execute())[-1]
         return f"pg:bp:{board_id}:{_int(epoch)}:{_int(version)}:{scope}"
 
 
@@ -171,8 +181,12 @@ class BoardCache:
                     if decoded is not None:
                         self.on_event("hit")
                         return self._remember(key, decoded)
-            page = await self._build(board)
+            fresh = await self._still_public(key, board)
+            page = await self._build(fresh or board)
             self.on_event("rebuild")
+            if fresh is None:  # changed meanwhile: answered, never cached
+                await self.cache.delete(lock)
+                return page
             await self.cache.set(key, _encode(page), ex=TTL_S)
             await self.cache.delete(lock)
             return self._remember(key, page)
@@ -184,10 +198,23 @@ class BoardCache:
         counts = await self.boards.pin_counts([board.id])
         return BoardPage(board, page.items, page.cursors, counts[board.id])
 
+    async def _still_public(self, key: str, board: Board) -> Board | None:
+        """The board as the store has it now, when `key` is a public page's and it is still
+        public: the caller's copy was read before the versions, so a write in between (made
+        secret, deleted, renamed) must not be cached under the version after it."""
+        if not key.endswith(":pub"):
+            return board
+        fresh = (await self.boards.get_many([board.id], None)).get(board.id)
+        return fresh if fresh is not None and fresh.privacy is Privacy.PUBLIC else None
+
     async def _uncached(self, error: BaseException, board: Board) -> BoardPage:
         self.on_event("error")
         log.warning("board cache unavailable; reading the graph store", error=str(error))
         return await self._build(board)
+
+
+def _fresh_start() -> int:
+    return secrets.randbits(62)
 
 
 def _int(value: bytes | str | None) -> int:

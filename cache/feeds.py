@@ -11,6 +11,7 @@ none.
 
 from __future__ import annotations
 
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -68,10 +69,12 @@ class FeedCache:
     async def put(self, user: str, pin_ids: list[str]) -> int:
         """Store a new generation; 0 when Redis does not answer (nothing cached)."""
         try:
-            generation = int(await self.cache.incr(f"pg:feedgen:{user}"))
+            # Random, not a counter: a counter Redis lost would start again and name a
+            # generation some process still keeps.
+            generation = secrets.randbits(48)
             async with self.cache.pipeline(transaction=True) as pipe:
                 pipe.set(f"pg:feed:{user}:{generation}", orjson.dumps(pin_ids), ex=TTL_S)
-                pipe.expire(f"pg:feedgen:{user}", 2 * TTL_S)
+                pipe.set(f"pg:feedgen:{user}", generation, ex=2 * TTL_S)
                 pipe.delete(f"pg:feedstale:{user}")
                 await pipe.execute()
             self._remember(user, generation, pin_ids)

@@ -10,6 +10,7 @@ resolver runs, with the computed cost in the error's extensions.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -76,11 +77,15 @@ def known_cost(
     operation_name: str | None,
     variables: Mapping[str, Any],
 ) -> int:
-    """`operation_cost`, remembered: a cost depends on the document and on the numbers among
-    the variables only (ids and strings never feed a `first`), so a page asked for again
-    with another id costs a look-up."""
-    numbers = tuple(sorted((k, v) for k, v in variables.items() if isinstance(v, int | float)))
-    key = (query, operation_name, numbers)
+    """`operation_cost`, remembered: a cost depends on the document, on which variables are
+    given and of what type, and on the numbers among them (ids and strings never feed a
+    `first` but decide whether its default applies), so a page asked for again with another
+    id costs a look-up."""
+    given = tuple(
+        sorted((k, type(v).__name__, v if isinstance(v, int | float) else None)
+               for k, v in variables.items())
+    )  # fmt: skip
+    key = (hashlib.sha256(query.encode()).digest(), operation_name, given)
     cost = _known.get(key)
     if cost is None:
         cost = operation_cost(schema, document.definitions, operation_name, variables)

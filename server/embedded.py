@@ -227,7 +227,7 @@ class EmbeddedServices:
                     [str(server), "-", "--port", str(port), "--bind", "127.0.0.1",
                      "--daemonize", "no", "--protected-mode", "yes", *args],
                     stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
-                    start_new_session=True, preexec_fn=_die_with_parent,
+                    start_new_session=True, preexec_fn=die_with_parent,
                 )  # fmt: skip
             self._procs.append(proc)
             assert proc.stdin is not None
@@ -327,7 +327,7 @@ class EmbeddedServices:
                     time.sleep(0.05)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 

@@ -345,10 +345,13 @@ class PinRepo:
         return {id_: known[id_] for id_ in visible if id_ in known}
 
     async def _visible_ids(self, ids: list[str], viewer: str | None) -> list[str]:
-        params = {"ids": list(dict.fromkeys(ids)), "viewer": viewer}
-        rows = await self.backend.read(PUBLIC_OR_CREATED, params)
+        unique = list(dict.fromkeys(ids))
+        rows = await self.backend.read(PUBLIC_OR_CREATED, {"ids": unique, "viewer": viewer})
         seen = [row["id"] for row in rows if row["seen"]]
-        others = [row["id"] for row in rows if not row["seen"]]
+        # Missing ids are asked again too: a pin on someone's secret board must cost what a
+        # missing one does, or the time would tell them apart.
+        settled = set(seen)
+        others = [id_ for id_ in unique if id_ not in settled]
         if others and viewer is not None:  # maybe on a secret board of the viewer's
             rows = await self.backend.read(VISIBLE_IDS, {"ids": others, "viewer": viewer})
             seen += [row["id"] for row in rows]

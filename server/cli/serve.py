@@ -20,6 +20,7 @@ from server.auth import issue_token
 from server.cli.common import err, fail, run, settings_or_exit
 from server.cli.seed import load_with_progress
 from server.cli.workers import default_workers, supervise
+from server.embedded import die_with_parent
 from server.services import Prepare, Stores
 from server.settings import Settings
 
@@ -49,6 +50,7 @@ def serve(
         overrides["port"] = port
     settings = settings_or_exit(quiet=False, **overrides)
     if listen_fd is not None:  # one of the processes of `serve --workers N`
+        die_with_parent()  # a worker must not outlive the stores its parent owns
         sock = socket.socket(fileno=listen_fd)
         run(ctx, serve_app(create_app(settings), sock, settings, ready_fd=ready_fd))
         return

@@ -92,7 +92,8 @@ class WorkerPool:
             loop.add_signal_handler(sig, self.stopping.set)
         read_fd, write_fd = os.pipe()
         try:
-            self.procs = [self.spawn(write_fd) for _ in range(self.count)]
+            for _ in range(self.count):
+                self.procs.append(self.spawn(write_fd))
         finally:
             os.close(write_fd)  # the workers hold the only write ends now
         with os.fdopen(read_fd, "rb", buffering=0) as ready:
@@ -110,12 +111,12 @@ class WorkerPool:
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
             while not waiting.done():
+                if self.stopping.is_set():
+                    return
                 failed = [proc for proc in self.procs if proc.poll() is not None]
                 if failed:
                     raise WorkerFailed(f"a worker exited during start-up (status "
                                        f"{failed[0].returncode}); see its error above")  # fmt: skip
-                if self.stopping.is_set():
-                    return
                 if time.monotonic() > deadline:
                     raise WorkerFailed(f"the workers did not start within {START_TIMEOUT_S} s")
                 await asyncio.wait({waiting}, timeout=POLL_S)
