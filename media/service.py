@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from domain.errors import BadInput, NotFound
 from events.bus import EventSink
@@ -157,6 +158,12 @@ class ImageService:
             raise NotFound(f"no size {size!r}: use thumb, small, medium or original") from None
         data = await self.store.get(name)
         return data, images.sniff_content_type(data)
+
+    @cached_property
+    def stable_urls(self) -> bool:
+        """Whether an image's URL is the same every time (the app's own route), unlike a
+        presigned one, which carries its expiry."""
+        return self.store.presigned_url(object_key("probe", "SMALL"), self.url_ttl_s) is None
 
     def url(self, key: str, size: str) -> str:
         """Presigned for MinIO/S3 (a client fetches it directly); the app's route otherwise."""
