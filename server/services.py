@@ -22,6 +22,7 @@ from redis.backoff import NoBackoff
 from cache.boards import BoardCache, BoardVersions
 from cache.errors import REDIS_ERRORS
 from cache.feeds import FeedCache, feed_refresh
+from cache.public_pins import PublicPins
 from cache.responses import ResponseCache
 from domain.errors import Unavailable
 from events.bus import EventBus
@@ -173,12 +174,14 @@ def build_stores(
     responses = ResponseCache(
         cache, ttl_s=settings.response_cache_ttl_s, on_event=counter("response")
     )
+    public_pins = PublicPins(cache)
     events = EventBus(
         cache,
-        inline=(versions.on_write, responses.on_write),
+        inline=(versions.on_write, responses.on_write, public_pins.on_write),
         on_event=lambda outcome: metrics.events.labels("stream", outcome).inc(),
     )
     repos = Repositories.over(graph, events)
+    repos.pins.public_pins = public_pins
     images = ImageService(
         media,
         events,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from domain.errors import BadInput, Forbidden, NotFound
 from domain.ids import new_id, opaque_id
@@ -115,7 +115,7 @@ UNWIND $ids AS id
 MATCH (p:Pin {id: id})
 OPTIONAL MATCH (p)-[:SAVED_TO]->(b:Board)
 WITH p, collect(b.privacy) AS privacies
-RETURN p.id AS id, ('PUBLIC' IN privacies OR p.creatorId = $viewer) AS seen
+RETURN p.id AS id, 'PUBLIC' IN privacies AS public, p.creatorId = $viewer AS own
 """
 _PINS_OF_USER = f"""
 MATCH (:User {{id: $id}})-[:CREATED]->(p:Pin)
@@ -231,6 +231,14 @@ def visible_pins_of(
     return visible
 
 
+class KnownPublic(Protocol):
+    """Pins known to be on a public board (`cache/public_pins.py`)."""
+
+    async def known(self, ids: Iterable[str]) -> tuple[set[str], bytes | str | None]: ...
+
+    def remember(self, version: bytes | str | None, public: Iterable[str]) -> None: ...
+
+
 # A pin's own properties never change once it is created (pins are deleted, never edited),
 # so a process keeps the records it has read; who may see a pin does change, and is asked
 # of the graph store every time.
@@ -242,6 +250,7 @@ class PinRepo:
         self.backend = backend
         self.events = events
         self._known: OrderedDict[str, Pin] = OrderedDict()
+        self.public_pins: KnownPublic | None = None  # set by the server
 
     async def create(self, viewer: str, new: NewPin) -> Pin:
         optional = {
@@ -346,12 +355,26 @@ class PinRepo:
 
     async def _visible_ids(self, ids: list[str], viewer: str | None) -> list[str]:
         unique = list(dict.fromkeys(ids))
-        rows = await self.backend.read(PUBLIC_OR_CREATED, {"ids": unique, "viewer": viewer})
-        seen = [row["id"] for row in rows if row["seen"]]
+        public: set[str] = set()
+        version = None
+        if self.public_pins is not None:
+            public, version = await self.public_pins.known(unique)
+        rest = [id_ for id_ in unique if id_ not in public]
+        if not rest:
+            return unique
+        rows = await self.backend.read(PUBLIC_OR_CREATED, {"ids": rest, "viewer": viewer})
+        found_public = [row["id"] for row in rows if row["public"]]
+        if self.public_pins is not None:
+            self.public_pins.remember(version, found_public)
+        seen = [
+            *public,
+            *found_public,
+            *(row["id"] for row in rows if row["own"] and not row["public"]),
+        ]
         # Missing ids are asked again too: a pin on someone's secret board must cost what a
         # missing one does, or the time would tell them apart.
         settled = set(seen)
-        others = [id_ for id_ in unique if id_ not in settled]
+        others = [id_ for id_ in rest if id_ not in settled]
         if others and viewer is not None:  # maybe on a secret board of the viewer's
             rows = await self.backend.read(VISIBLE_IDS, {"ids": others, "viewer": viewer})
             seen += [row["id"] for row in rows]

@@ -99,3 +99,23 @@ async def test_a_version_redis_lost_starts_again_elsewhere(
     after = await services.board_cache.versions.scoped_key(board.id, "pub")
     assert after != before
     assert ":0:" not in after
+
+
+async def test_a_pin_known_public_is_hidden_as_soon_as_no_public_board_holds_it(
+    repos: Repositories, api: Api
+) -> None:
+    owner, other = await make_user(repos), await make_user(repos)
+    board, second = await make_board(repos, owner), await make_board(repos, owner)
+    pin = await make_pin(repos, owner, board)
+    await repos.pins.save(owner.id, pin.id, second.id)
+    query = "query($id: ID!) { pin(id: $id) { id } }"
+    token = api.token(other)
+    assert (await api.data(query, {"id": pin.id}, token=token))["pin"] == {"id": pin.id}
+    await repos.pins.unsave(owner.id, pin.id, second.id)  # still on `board`
+    assert (await api.data(query, {"id": pin.id}, token=token))["pin"] == {"id": pin.id}
+    await api.data(
+        "mutation($id: ID!) { updateBoard(id: $id, input: {privacy: SECRET}) { id } }",
+        {"id": board.id}, token=api.token(owner),
+    )  # fmt: skip
+    assert (await api.data(query, {"id": pin.id}, token=token))["pin"] is None
+    assert (await api.data(query, {"id": pin.id}, token=api.token(owner)))["pin"] == {"id": pin.id}
