@@ -7,12 +7,15 @@ board it stays visible to everyone until a write takes it off: an unsave, a boar
 (`pg:pubpins`, before the writer gets its answer, as board versions do), and a process that
 sees a new version forgets what it knew. Only "public" is kept: a pin found hidden is asked
 again next time (a save may make it public at any moment), and so is any pin not known,
-secret or missing alike.
+secret or missing alike. What a process knows is also forgotten after `MAX_AGE_S` and
+whenever Redis fails it: a bump lost in another process (Redis away while it wrote) cannot
+keep a hidden pin shown for longer.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable
 
 import redis.asyncio as aioredis
@@ -25,10 +28,11 @@ log = structlog.get_logger(__name__)
 
 VERSION = "pg:pubpins"
 KNOWN_PINS = 200_000
+MAX_AGE_S = 60.0
 # Writes after which a pin that was on a public board may be on none.
 HIDING = frozenset({
     EventType.PIN_UNSAVED, EventType.PIN_DELETED, EventType.BOARD_UPDATED,
-    EventType.BOARD_DELETED, EventType.EVENTS_LOST,
+    EventType.BOARD_DELETED,
 })  # fmt: skip
 
 
@@ -38,6 +42,7 @@ class PublicPins:
         self._version: bytes | str | None = None
         self._public: set[str] = set()
         self._lost_bump = False
+        self._since = time.monotonic()
 
     async def on_write(self, event: Event) -> None:
         """An inline event effect: runs before the writer gets its answer."""
@@ -70,11 +75,16 @@ class PublicPins:
                 await self.cache.set(VERSION, secrets.randbits(62), nx=True)
                 version = await self.cache.get(VERSION)
         except REDIS_ERRORS:
+            self._forget(None)
             return set(), None
-        if version != self._version:
-            self._public.clear()
-            self._version = version
+        if version != self._version or time.monotonic() - self._since > MAX_AGE_S:
+            self._forget(version)
         return {id_ for id_ in ids if id_ in self._public}, version
+
+    def _forget(self, version: bytes | str | None) -> None:
+        self._public.clear()
+        self._version = version
+        self._since = time.monotonic()
 
     def remember(self, version: bytes | str | None, public: Iterable[str]) -> None:
         """Pins the store found on a public board while `version` was current."""

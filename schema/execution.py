@@ -19,6 +19,7 @@ ended in an error or had to wait for data.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -116,11 +117,16 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Set as the schema's `execution_context_class` by `fast_execution`."""
 
     leaves: ClassVar[dict[tuple[str, str], PlainLeaf]] = {}
-    # (id of the selection's node, record id) -> (the node, its completed value); the node
-    # is held, so its id cannot name another node while the entry lives.
-    kept: ClassVar[OrderedDict[tuple[int, str], tuple[FieldNode, Any]]] = OrderedDict()
-    # (id of a node, type, stable URLs) -> (the node, whether its selection can be kept)
-    plans: ClassVar[OrderedDict[tuple[int, str, bool], tuple[FieldNode, bool]]] = OrderedDict()
+    # (id of the selection's node, record id) -> (a weak reference to the node, its completed
+    # value): while the node lives its id names no other node, and a dead reference never
+    # matches. Weak, so that an entry does not keep a whole document (up to a megabyte of
+    # query text) alive after the parser cache let it go.
+    kept: ClassVar[OrderedDict[tuple[int, str], tuple[weakref.ref[FieldNode], Any]]] = OrderedDict()
+    # (id of a node, type, stable URLs) -> (a weak reference to the node, whether its
+    # selection can be kept)
+    plans: ClassVar[OrderedDict[tuple[int, str, bool], tuple[weakref.ref[FieldNode], bool]]] = (
+        OrderedDict()
+    )
 
     def complete_object_value(
         self,
@@ -142,14 +148,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
         key = (id(node), result.model.id)
         found = self.kept.get(key)
-        if found is not None and found[0] is node:
+        if found is not None and found[0]() is node:
             return found[1]
         errors = len(self.collected_errors.errors)
         completed = super().complete_object_value(
             return_type, field_details_list, info, path, result, position_context
         )
-        if not self.is_awaitable(completed) and len(self.collected_errors.errors) == errors:
-            self.kept[key] = (node, completed)
+        if (
+            not self.is_awaitable(completed)
+            and len(self.collected_errors.errors) == errors
+            and not self.collected_errors.has_nulled_position(path)
+        ):
+            self.kept[key] = (weakref.ref(node), completed)
             if len(self.kept) > KEPT_SELECTIONS:
                 self.kept.popitem(last=False)
         return completed
@@ -159,8 +169,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         stable = bool(images is not None and images.stable_urls)
         key = (id(node), type_.name, stable)
         plan = self.plans.get(key)
-        if plan is None or plan[0] is not node:
-            plan = (node, keepable(node, type_, stable))
+        if plan is None or plan[0]() is not node:
+            plan = (weakref.ref(node), keepable(node, type_, stable))
             self.plans[key] = plan
             if len(self.plans) > KNOWN_PLANS:
                 self.plans.popitem(last=False)
