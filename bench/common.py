@@ -45,8 +45,8 @@ def start_server(
     args: list[str] | None = None,
 ) -> subprocess.Popen[str]:
     """`pingraph serve` on `port`, ready: with the demo graph unless `demo` is False, extra
-    `PINGRAPH_*` settings from `env`, more command-line `args`, and its stderr (warnings and
-    errors) in `log`."""
+    `PINGRAPH_*` settings from `env`, more command-line `args` (one worker unless they say
+    `--workers`), and its stderr (warnings and errors) in `log`."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PINGRAPH_")}
     environment.update(
         PINGRAPH_DATA_DIR=str(data_dir),
@@ -57,7 +57,10 @@ def start_server(
     )
     environment.update(env or {})
     pingraph = str(Path(sys.executable).with_name("pingraph"))
-    command = [pingraph, "serve", *(["--demo"] if demo else []), "--port", str(port), *(args or [])]
+    args = list(args or [])
+    if "--workers" not in args:  # one process, so that `scrape` sees all of its counters
+        args += ["--workers", "1"]
+    command = [pingraph, "serve", *(["--demo"] if demo else []), "--port", str(port), *args]
     if log is None:
         server = subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL, text=True)
     else:

@@ -23,7 +23,9 @@ from tests.utils.processes import PINGRAPH, cli_env, free_port
 @contextmanager
 def serving(data_dir: Path, port: int, **env: str) -> Iterator[None]:
     server = subprocess.Popen(
-        [PINGRAPH, "serve", "--port", str(port)],
+        # One process: the test reads its /metrics, which a pool of workers would answer
+        # from whichever worker takes the connection.
+        [PINGRAPH, "serve", "--port", str(port), "--workers", "1"],
         env=cli_env(data_dir, **env),
         stderr=subprocess.PIPE,
         text=True,

@@ -111,7 +111,12 @@ def start_server(data_dir: Path, port: int, stores: dict[str, str]) -> subproces
     )  # fmt: skip
     with (data_dir / "server.log").open("wb") as log:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [PINGRAPH, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+            # One process per replica: the test reads each one's /metrics, which a pool of
+            # workers would answer from whichever worker takes the connection.
+            [PINGRAPH, "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=log,
+            stderr=log,
         )
 
 
