@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from cache.errors import REDIS_ERRORS
+from domain.recent import Recent
 from events.model import Event
 from graph.model import Board, Page, Pin, Privacy
 from graph.repos.boards import BoardRepo
@@ -106,7 +106,7 @@ class BoardCache:
         self.versions = versions
         self.boards = boards
         self._flights: dict[str, asyncio.Future[BoardPage]] = {}
-        self._local: OrderedDict[str, BoardPage] = OrderedDict()
+        self._local: Recent[str, BoardPage] = Recent(LOCAL_PAGES)
 
     @property
     def cache(self) -> aioredis.Redis:
@@ -158,14 +158,8 @@ class BoardCache:
             decoded = _decode(raw) if raw is not None else None
             if decoded is None:
                 return None
-            page = self._remember(key, decoded)
+            page = self._local.put(key, decoded)
         self.on_event("hit")
-        return page
-
-    def _remember(self, key: str, page: BoardPage) -> BoardPage:
-        self._local[key] = page
-        if len(self._local) > LOCAL_PAGES:
-            self._local.popitem(last=False)
         return page
 
     async def _rebuild(self, key: str, board: Board) -> BoardPage:
@@ -180,7 +174,7 @@ class BoardCache:
                     decoded = _decode(raw) if raw is not None else None
                     if decoded is not None:
                         self.on_event("hit")
-                        return self._remember(key, decoded)
+                        return self._local.put(key, decoded)
             fresh = await self._still_public(key, board)
             page = await self._build(fresh or board)
             self.on_event("rebuild")
@@ -189,7 +183,7 @@ class BoardCache:
                 return page
             await self.cache.set(key, _encode(page), ex=TTL_S)
             await self.cache.delete(lock)
-            return self._remember(key, page)
+            return self._local.put(key, page)
         except REDIS_ERRORS as error:
             return await self._uncached(error, board)
 

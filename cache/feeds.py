@@ -12,7 +12,6 @@ none.
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable
 
 import orjson
@@ -20,6 +19,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from cache.errors import REDIS_ERRORS
+from domain.recent import Recent
 from events.consumer import Consumer
 from events.model import Event, EventType
 
@@ -35,7 +35,7 @@ class FeedCache:
     ) -> None:
         self.cache = cache
         self.on_event = on_event or (lambda event: None)
-        self._local: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
+        self._local: Recent[tuple[str, int], list[str]] = Recent(LOCAL_FEEDS)
 
     async def get(self, user: str, generation: int | None) -> tuple[int, list[str]] | None:
         """The feed of `generation`, or the current one when None (unless it is stale)."""
@@ -49,7 +49,7 @@ class FeedCache:
             ranked = self._local.get((user, generation))
             if ranked is None:
                 raw = await self.cache.get(f"pg:feed:{user}:{generation}")
-                ranked = self._remember(user, generation, orjson.loads(raw)) if raw else None
+                ranked = self._local.put((user, generation), orjson.loads(raw)) if raw else None
         except REDIS_ERRORS as error:
             self.on_event("error")
             log.warning("feed cache unavailable", error=str(error))
@@ -59,12 +59,6 @@ class FeedCache:
             return None
         self.on_event("hit")
         return generation, ranked
-
-    def _remember(self, user: str, generation: int, ranked: list[str]) -> list[str]:
-        self._local[user, generation] = ranked
-        if len(self._local) > LOCAL_FEEDS:
-            self._local.popitem(last=False)
-        return ranked
 
     async def put(self, user: str, pin_ids: list[str]) -> int:
         """Store a new generation; 0 when Redis does not answer (nothing cached)."""
@@ -77,7 +71,7 @@ class FeedCache:
                 pipe.set(f"pg:feedgen:{user}", generation, ex=2 * TTL_S)
                 pipe.delete(f"pg:feedstale:{user}")
                 await pipe.execute()
-            self._remember(user, generation, pin_ids)
+            self._local.put((user, generation), pin_ids)
         except REDIS_ERRORS as error:
             self.on_event("error")
             log.warning("feed cache unavailable", error=str(error))

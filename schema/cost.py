@@ -11,7 +11,6 @@ resolver runs, with the computed cost in the error's extensions.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,6 +36,7 @@ from graphql import (
 from graphql.utilities import value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
 
+from domain.recent import Recent
 from graph.model import MAX_PAGE, MAX_TOPICS
 
 MAX_COST = 10_000  # objects one operation may return, at most
@@ -67,7 +67,7 @@ class CostLimiter(SchemaExtension):
         yield
 
 
-_known: OrderedDict[tuple[object, ...], int] = OrderedDict()
+_known: Recent[tuple[object, ...], int] = Recent(KNOWN_COSTS)
 
 
 def known_cost(
@@ -89,9 +89,7 @@ def known_cost(
     cost = _known.get(key)
     if cost is None:
         cost = operation_cost(schema, document.definitions, operation_name, variables)
-        _known[key] = cost
-        if len(_known) > KNOWN_COSTS:
-            _known.popitem(last=False)
+        _known.put(key, cost)
     return cost
 
 

@@ -20,7 +20,6 @@ ended in an error or had to wait for data.
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,6 +38,8 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from domain.recent import Recent
 
 # Fields whose answer is a function of the object's own (never edited) record.
 RECORD_FIELDS: dict[str, frozenset[str]] = {
@@ -86,7 +87,11 @@ def fast_execution(schema: GraphQLSchema) -> type[FastExecutionContext]:
     return type(
         "PingraphExecution",
         (FastExecutionContext,),
-        {"leaves": plain_leaves(schema), "kept": OrderedDict(), "plans": OrderedDict()},
+        {
+            "leaves": plain_leaves(schema),
+            "kept": Recent(KEPT_SELECTIONS),
+            "plans": Recent(KNOWN_PLANS),
+        },
     )
 
 
@@ -121,12 +126,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     # value): while the node lives its id names no other node, and a dead reference never
     # matches. Weak, so that an entry does not keep a whole document (up to a megabyte of
     # query text) alive after the parser cache let it go.
-    kept: ClassVar[OrderedDict[tuple[int, str], tuple[weakref.ref[FieldNode], Any]]] = OrderedDict()
+    kept: ClassVar[Recent[tuple[int, str], tuple[weakref.ref[FieldNode], Any]]] = Recent(0)
     # (id of a node, type, stable URLs) -> (a weak reference to the node, whether its
     # selection can be kept)
-    plans: ClassVar[OrderedDict[tuple[int, str, bool], tuple[weakref.ref[FieldNode], bool]]] = (
-        OrderedDict()
-    )
+    plans: ClassVar[Recent[tuple[int, str, bool], tuple[weakref.ref[FieldNode], bool]]] = Recent(0)
 
     def complete_object_value(
         self,
@@ -138,11 +141,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         node = field_details_list[0].node
-        if return_type.name not in KEPT_TYPES or len(field_details_list) != 1:
-            return super().complete_object_value(
-                return_type, field_details_list, info, path, result, position_context
-            )
-        if not self._keepable(node, return_type):
+        if (
+            return_type.name not in KEPT_TYPES
+            or len(field_details_list) != 1
+            or not self._keepable(node, return_type)
+        ):
             return super().complete_object_value(
                 return_type, field_details_list, info, path, result, position_context
             )
@@ -159,9 +162,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             and len(self.collected_errors.errors) == errors
             and not self.collected_errors.has_nulled_position(path)
         ):
-            self.kept[key] = (weakref.ref(node), completed)
-            if len(self.kept) > KEPT_SELECTIONS:
-                self.kept.popitem(last=False)
+            self.kept.put(key, (weakref.ref(node), completed))
         return completed
 
     def _keepable(self, node: FieldNode, type_: GraphQLObjectType) -> bool:
@@ -170,10 +171,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         key = (id(node), type_.name, stable)
         plan = self.plans.get(key)
         if plan is None or plan[0]() is not node:
-            plan = (weakref.ref(node), keepable(node, type_, stable))
-            self.plans[key] = plan
-            if len(self.plans) > KNOWN_PLANS:
-                self.plans.popitem(last=False)
+            plan = self.plans.put(key, (weakref.ref(node), keepable(node, type_, stable)))
         return plan[1]
 
     def execute_field(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 
 import jwt
 from starlette.requests import HTTPConnection
 
 from domain.errors import BadInput, Unauthenticated
 from domain.identity import Role, Viewer
+from domain.recent import Recent
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_S = 7 * 24 * 3600
@@ -18,7 +18,7 @@ LEEWAY_S = 30
 # Verified tokens, so a client's every request costs a dictionary look-up, not an HMAC and a
 # JSON parse: a token's signature does not change, only whether it has expired.
 VERIFIED_TOKENS = 8192
-_verified: OrderedDict[tuple[str, str], tuple[Viewer, float]] = OrderedDict()
+_verified: Recent[tuple[str, str], tuple[Viewer, float]] = Recent(VERIFIED_TOKENS)
 
 
 def issue_token(secret: str, user_id: str, roles: list[Role], ttl_s: int = DEFAULT_TTL_S) -> str:
@@ -62,9 +62,7 @@ def decode_token(token: str, secret: str) -> Viewer:
     if known is not None and time.time() <= known[1]:
         return known[0]
     viewer, expires_at = _verify(token, secret)
-    _verified[token, secret] = (viewer, expires_at)
-    if len(_verified) > VERIFIED_TOKENS:
-        _verified.popitem(last=False)
+    _verified.put((token, secret), (viewer, expires_at))
     return viewer
 
 

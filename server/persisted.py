@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ from graphql import GraphQLError, parse
 
 from cache.errors import REDIS_ERRORS
 from domain.errors import BadInput, DomainError
+from domain.recent import Recent
 from schema.build import MAX_TOKENS
 
 KEY_PREFIX = "pg:apq:"
@@ -105,8 +105,7 @@ class PersistedQueries:
     ) -> None:
         self.cache = cache
         self.on_event = on_event or (lambda event: None)
-        self.local_documents = local_documents
-        self._local: OrderedDict[str, str] = OrderedDict()
+        self._local: Recent[str, str] = Recent(local_documents)
 
     async def resolve(self, operation: dict[str, Any]) -> None:
         """Fill in the `query` of an operation that names its document by hash, or keep the
@@ -130,7 +129,6 @@ class PersistedQueries:
         Redis does not answer."""
         document = self._local.get(digest)
         if document is not None:
-            self._local.move_to_end(digest)
             self.on_event("hit")
             return document
         try:
@@ -142,7 +140,7 @@ class PersistedQueries:
             self.on_event("miss")
             return None
         document = stored.decode(errors="replace") if isinstance(stored, bytes) else str(stored)
-        self._remember(digest, document)
+        self._local.put(digest, document)
         self.on_event("hit")
         return document
 
@@ -150,16 +148,10 @@ class PersistedQueries:
         """Store a verified document for every replica (once per process and document)."""
         if digest in self._local or not storable(document):
             return
-        self._remember(digest, document)
+        self._local.put(digest, document)
         try:
             await self.cache.set(KEY_PREFIX + digest, document, ex=TTL_S)
         except REDIS_ERRORS:
             self.on_event("error")  # this process still knows it; others ask for it again
             return
         self.on_event("stored")
-
-    def _remember(self, digest: str, document: str) -> None:
-        self._local[digest] = document
-        self._local.move_to_end(digest)
-        while len(self._local) > self.local_documents:
-            self._local.popitem(last=False)

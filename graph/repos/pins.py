@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from domain.errors import BadInput, Forbidden, NotFound
 from domain.ids import new_id, opaque_id
+from domain.recent import Recent
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
@@ -249,7 +249,7 @@ class PinRepo:
     def __init__(self, backend: GraphBackend, events: EventSink) -> None:
         self.backend = backend
         self.events = events
-        self._known: OrderedDict[str, Pin] = OrderedDict()
+        self._known: Recent[str, Pin] = Recent(KNOWN_PINS)
         self.public_pins: KnownPublic | None = None  # set by the server
 
     async def create(self, viewer: str, new: NewPin) -> Pin:
@@ -349,9 +349,7 @@ class PinRepo:
         missing = [id_ for id_ in visible if id_ not in known]
         if missing:
             known.update(await fetch_by_ids(self.backend, RECORDS, missing, Pin.from_row))
-            while len(known) > KNOWN_PINS:
-                known.popitem(last=False)
-        return {id_: known[id_] for id_ in visible if id_ in known}
+        return {id_: pin for id_ in visible if (pin := known.get(id_)) is not None}
 
     async def _visible_ids(self, ids: list[str], viewer: str | None) -> list[str]:
         unique = list(dict.fromkeys(ids))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from domain.errors import BadInput, Conflict, NotFound
 from domain.ids import new_id
+from domain.recent import Recent
 from events.bus import EventSink
 from events.model import Event, EventType
 from graph.backends.base import GraphBackend
@@ -80,7 +79,7 @@ class UserRepo:
     def __init__(self, backend: GraphBackend, events: EventSink) -> None:
         self.backend = backend
         self.events = events
-        self._known: OrderedDict[str, User] = OrderedDict()
+        self._known: Recent[str, User] = Recent(KNOWN_USERS)
 
     async def create(
         self, handle_: str, display_name: str | None = None, lang_: str | None = None
@@ -115,8 +114,6 @@ class UserRepo:
         if missing:
             found = await fetch_by_ids(self.backend, BY_IDS, missing, User.from_row)
             self._known.update(found)
-            while len(self._known) > KNOWN_USERS:
-                self._known.popitem(last=False)
             known.update(found)
         return known
 

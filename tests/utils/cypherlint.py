@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ import graph.repos.visual
 import walks.export
 from graph.backends.base import Dialect
 from graph.migrate import load
+from tests.utils.npm import npm_ci
 
 LINT_DIR = Path(__file__).parent.parent / "cypherlint"
 # Every module that holds Cypher sent to the graph store, as upper-case constants.
@@ -71,16 +71,7 @@ def neo4j_statements() -> Iterator[tuple[str, str]]:
 
 def install() -> Path:
     """The linter script, with its npm package installed."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node, "Node.js is needed for the Neo4j Cypher check"
-    assert npm, "npm is needed for the Neo4j Cypher check"
-    if not (LINT_DIR / "node_modules" / "@neo4j-cypher" / "language-support").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=LINT_DIR,
-            check=True,
-            timeout=600,
-        )
+    npm_ci(LINT_DIR, ("@neo4j-cypher/language-support",), "the Neo4j Cypher check")
     return LINT_DIR / "lint.cjs"
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
+
+from tests.utils.npm import npm_ci
 
 AUDIT_DIR = Path(__file__).parent.parent / "graphqlhttp"
 PACKAGES = ("graphql-http", "graphql")
@@ -20,16 +20,7 @@ PACKAGES = ("graphql-http", "graphql")
 
 def install() -> Path:
     """The audit script, with its npm packages installed."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node, "Node.js is needed for the GraphQL over HTTP audit"
-    assert npm, "npm is needed for the GraphQL over HTTP audit"
-    if not all((AUDIT_DIR / "node_modules" / name).is_dir() for name in PACKAGES):
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=AUDIT_DIR,
-            check=True,
-            timeout=600,
-        )
+    npm_ci(AUDIT_DIR, PACKAGES, "the GraphQL over HTTP audit")
     return AUDIT_DIR / "audit.mjs"
 
 
