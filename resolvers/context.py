@@ -10,6 +10,7 @@ import strawberry
 
 from cache.boards import BoardCache, BoardPage
 from cache.feeds import FeedCache
+from cache.trending import TrendingCache
 from domain.errors import Forbidden, Unauthenticated
 from domain.identity import Role, Viewer
 from graph.repos import Repositories
@@ -30,6 +31,7 @@ class Context:
     feed_cache: FeedCache
     notifications: NotificationService
     visual: VisualSearch
+    trending: TrendingCache
     loaders: Loaders = field(init=False)
     # Board pages this request has read, by board id (see `reads.board`).
     pages: dict[str, BoardPage] = field(init=False)

@@ -16,7 +16,7 @@ from graph.repos import cursor
 from resolvers.context import Context
 from resolvers.reads import Listing
 from walks.engine import Query, WalkEngine
-from walks.personal import feed_query
+from walks.personal import feed_query, is_newcomer
 
 RELATED_STEPS = 30_000
 FEED_STEPS = 100_000
@@ -68,7 +68,7 @@ def _alternate(first: list[Pin], second: list[Pin], limit: int) -> list[Pin]:
 
 async def home_feed(ctx: Context, first: int, after: str | None) -> Listing[Pin]:
     """Walk-ranked pins from the viewer's history, two for every fresh pin from what they
-    follow; leaving out what they saved or hid. New users get topic and popular pins."""
+    follow; leaving out what they saved or hid. New users' walks start from trending pins."""
     viewer = ctx.require_user()
     limit = page_size(first)
     position = cursor.decode(after, int, int, int)
@@ -107,9 +107,10 @@ def _window() -> int:
 
 async def _rank(ctx: Context, engine: WalkEngine, viewer: str, window: int) -> list[str]:
     signals = await ctx.repos.feed.signals(viewer, public_only=False)
+    trending = await ctx.trending.ranking() if is_newcomer(signals) else None
     base = Query(pins={}, steps=FEED_STEPS, top_k=FEED_CANDIDATES,
                  seed=_seed("feed", viewer, str(window)))  # fmt: skip
-    walked = await engine.run(feed_query(signals, engine.graph, base))
+    walked = await engine.run(feed_query(signals, engine.graph, base, trending))
     fresh = await ctx.repos.feed.home(viewer, FRESH, None)
     return _interleave([hit.pin_id for hit in walked.items], [pin.id for pin in fresh.items])
 

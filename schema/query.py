@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import notifications, reads, visual, walked
+from resolvers import notifications, reads, trending, visual, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
 from schema.types import (
@@ -22,6 +22,11 @@ from schema.types import (
     or_default,
 )
 from visual.preprocess import Crop
+
+TrendingFirst = Annotated[
+    int | None,
+    strawberry.argument(description="How many items to return (1-100; null means the default)."),
+]
 
 
 @strawberry.type(description="Reads. Anonymous callers see public data only.")
@@ -76,6 +81,35 @@ class Query:
         self, info: Info, first: First = 25, after: After = None
     ) -> Connection[Pin]:
         return connection(await walked.home_feed(info.context, or_default(first), after), Pin.of)
+
+    @strawberry.field(
+        description="Public pins saved most lately: the public saves of the last week of "
+        "activity, each weighing half as much for every day of its age (by default); of one "
+        "topic when `topic` is given. Best first; recomputed every few minutes, and seconds "
+        "after a save, unsave or board change."
+    )
+    async def trending_pins(
+        self,
+        info: Info,
+        topic: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A topic's name (case and spacing do not matter); a name no topic "
+                "has gives an empty list."
+            ),
+        ] = None,
+        first: TrendingFirst = 25,
+    ) -> list[Pin]:
+        found = await trending.trending_pins(info.context, topic, or_default(first))
+        return [Pin.of(pin) for pin in found]
+
+    @strawberry.field(
+        description="Public boards saved into most lately, saves weighed as for "
+        "`trendingPins`. Best first."
+    )
+    async def trending_boards(self, info: Info, first: TrendingFirst = 25) -> list[Board]:
+        found = await trending.trending_boards(info.context, or_default(first))
+        return [Board.of(board) for board in found]
 
     @strawberry.field(
         description="Full-text search over public pins' titles and descriptions; every word "

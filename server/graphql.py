@@ -311,7 +311,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             services.repos, viewer, services.images, services.walks,
             services.board_cache, services.feed_cache, services.notifications,
-            services.visual,
+            services.visual, services.trending,
         )  # fmt: skip
 
     async def on_ws_connect(self, context: Context) -> None:

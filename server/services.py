@@ -24,6 +24,7 @@ from cache.errors import REDIS_ERRORS
 from cache.feeds import FeedCache, feed_refresh
 from cache.public_pins import PublicPins
 from cache.responses import ResponseCache
+from cache.trending import TrendingCache, trending_refresh
 from domain.errors import Unavailable
 from events.bus import EventBus
 from events.consumer import ConsumerRunner
@@ -79,6 +80,7 @@ class Stores:
     responses: ResponseCache
     walk_deltas: DeltaLog
     visual: VisualSearch
+    trending: TrendingCache
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,15 @@ def build_stores(
         Batcher(embedder),
         on_event=lambda outcome, n: metrics.visual.labels(outcome).inc(n),
     )
+    trending = TrendingCache(
+        cache,
+        repos.trending,
+        window_s=settings.trending_window_s,
+        half_life_s=settings.trending_half_life_s,
+        every_s=settings.trending_every_s,
+        on_change=responses.changed,
+        on_event=counter("trending"),
+    )
     return Stores(
         settings=settings,
         metrics=metrics,
@@ -212,6 +223,7 @@ def build_stores(
         responses=responses,
         walk_deltas=DeltaLog(cache, on_event=lambda event: metrics.walk_deltas.labels(event).inc()),
         visual=visual,
+        trending=trending,
     )
 
 
@@ -224,7 +236,8 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """Everything a server runs on, started in order: the stores, schema migrations,
     `prepare` (the CLI's demo data), the walk graph, then the background tasks (the live
-    walk follower and the event consumers), which are cancelled on exit."""
+    walk follower, the trending refresher and the event consumers), which are cancelled on
+    exit."""
     async with AsyncExitStack() as stack:
         stores = await stack.enter_async_context(open_stores(settings, metrics))
         await migrate(stores.graph)
@@ -259,6 +272,7 @@ async def open_services(
                 feed_refresh(stores.feed_cache),
                 *rules.consumers(),
                 visual_indexing(stores.visual),
+                trending_refresh(stores.trending),
             )
         )
         fields = {field.name: getattr(stores, field.name) for field in dataclasses.fields(Stores)}
@@ -269,7 +283,7 @@ async def open_services(
         watch(services)
         for runner in consumers:
             stack.push_async_callback(runner.leave)  # after its task has stopped
-        tasks = (live.run(), notifications.live.run(), push.run(),
+        tasks = (live.run(), notifications.live.run(), push.run(), stores.trending.run(),
                  *(runner.run() for runner in consumers))  # fmt: skip
         for work in tasks:
             await stack.enter_async_context(background(work))

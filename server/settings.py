@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     walks_poll_ms: int = Field(default=500, ge=10, le=1000)
     walks_compact_after: int = Field(default=100_000, ge=1)  # deltas before a new snapshot
     walks_compact_every_s: int = Field(default=3600, ge=10)  # ... or this old, with any deltas
+    # Trending (cache/trending.py): public saves of the last `window` of activity, each
+    # weighing half as much every `half_life`; recomputed this often (and soon after a write
+    # that changes it).
+    trending_window_s: int = Field(default=7 * 24 * 3600, ge=3600, le=365 * 24 * 3600)
+    trending_half_life_s: int = Field(default=24 * 3600, ge=60, le=365 * 24 * 3600)
+    trending_every_s: int = Field(default=300, ge=10, le=24 * 3600)
     rate_limit_user: str = "1200/minute"
     rate_limit_anonymous: str = "600/minute"
     # Addresses (IPs or CIDRs, comma-separated) of the proxies whose X-Forwarded-For and

@@ -15,7 +15,7 @@ from domain.identity import Role, Viewer
 from server.guard import Guarded, json_body, parse
 from server.services import Services
 from walks.engine import Result, WalkEngine
-from walks.personal import feed_query
+from walks.personal import feed_query, is_newcomer
 from walks.requests import FeedRequest, RelatedRequest
 
 ROLES = frozenset({Role.RECOMMENDER, Role.ANALYST})
@@ -55,7 +55,8 @@ async def feed(request: Request, viewer: Viewer | None) -> Response:
     except NotFound:
         raise BadInput(f"no user {wanted.user_id!r}") from None
     signals = await services.repos.feed.signals(wanted.user_id, public_only=True)
-    query = feed_query(signals, engine.graph, wanted.query({}))
+    trending = await services.trending.ranking() if is_newcomer(signals) else None
+    query = feed_query(signals, engine.graph, wanted.query({}), trending)
     return JSONResponse(answer(await engine.run(query)))
 
 

@@ -46,6 +46,9 @@ def settings(embedded: Endpoints, data_dir: Path) -> Settings:
         # Off: tests change data through the repositories too; tests/api/test_response_cache.py
         # turns it on.
         response_cache_ttl_s=0,
+        # Trending is recomputed after writes only, never on a timer in the middle of a test
+        # (tests/api/test_trending.py).
+        trending_every_s=24 * 3600,
     )
 
 

@@ -11,21 +11,28 @@ import numpy as np
 
 from graph.backends.base import GraphBackend
 from walks import graph as walk_graph
-from walks.export import public_boards
+from walks.export import pin_topics, public_boards
 from walks.graph import WalkGraph
 
 DEFAULT_MAX_BOARD_DEGREE = 50_000
+# Chosen on planted-topic graphs (bench/quality.py, docs/walks.md#quality): the least pruning
+# that keeps the related pins of the 0.1% most saved pins at least 90% on topic with 10% and
+# with 25% off-topic saves, and lowers no popularity bucket.
+DEFAULT_MAX_BOARD_ENTROPY = 2.0
+DEFAULT_PRUNE_DELTA = 0.8
 
 
 async def build_from_store(
     backend: GraphBackend,
     *,
     max_board_degree: int | None = DEFAULT_MAX_BOARD_DEGREE,
-    prune_delta: float | None = None,
+    max_board_entropy: float | None = DEFAULT_MAX_BOARD_ENTROPY,
+    prune_delta: float | None = DEFAULT_PRUNE_DELTA,
     batch: int = 2000,
     progress: Callable[[int, int], None] | None = None,
 ) -> WalkGraph:
-    """The walk graph of every public save. `progress(boards, edges)` as batches arrive."""
+    """The walk graph of every public save, pruned by the pins' topics (walks/graph.py).
+    `progress(boards, edges)` as batches arrive."""
     started = time.perf_counter()
     pin_index: dict[str, int] = {}
     board_ids: list[str] = []
@@ -45,14 +52,21 @@ async def build_from_store(
             progress(len(board_ids), len(edge_pins))
     if progress:
         progress(len(board_ids), len(edge_pins))
+    pins = list(pin_index)
+    topics = None
+    if max_board_entropy is not None or prune_delta is not None:
+        found = await pin_topics(backend, pins)
+        topics = [found.get(pin, []) for pin in pins]
     built = walk_graph.build(
-        list(pin_index),
+        pins,
         board_ids,
         np.array(edge_pins, dtype=np.int64),
         np.array(edge_boards, dtype=np.int64),
         board_topics,
         board_langs,
+        pin_topics=topics,
         max_board_degree=max_board_degree,
+        max_board_entropy=max_board_entropy,
         prune_delta=prune_delta,
     )
     built.stats["export_s"] = round(time.perf_counter() - started - built.stats["build_s"], 3)

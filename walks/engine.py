@@ -24,6 +24,7 @@ MAX_STEPS = 10_000_000
 MAX_TOP_K = 1000
 MAX_QUERY_PINS = 1000
 BIAS_TRIES = 4
+DEFAULT_DEGREE_POWER = 0.0  # bench/quality.py: dividing by the degree did not pay
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Query:
     early_nv: int = 0
     exclude: list[str] = field(default_factory=list)
     keep_query_pins: bool = False  # a newcomer's popular seed pins are good results too
+    degree_power: float = DEFAULT_DEGREE_POWER  # scores are divided by (pin degree) ** degree_power
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,11 @@ class WalkEngine:
         )  # fmt: skip
         reached = scratch.touched[:touched_count].copy()
         scores = scratch.boost[reached] ** 2
+        if query.degree_power:
+            # Walks reach popular pins from everywhere; dividing by a power of the degree
+            # favours pins reached more often than their popularity alone explains.
+            degrees = graph.pin_ptr[reached + 1] - graph.pin_ptr[reached]
+            scores /= degrees.astype(np.float64) ** query.degree_power
         visits = scratch.visits[reached].copy()
         scratch.boost[reached] = 0.0
         scratch.visits[reached] = 0

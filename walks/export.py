@@ -66,3 +66,22 @@ async def public_boards_by_id(backend: GraphBackend, ids: set[str]) -> dict[str,
         row["board"]: BoardRow(row["board"], row["lang"] or "en", row["topics"], row["pins"])
         for row in rows
     }
+
+
+# Topic names of pins in the walk graph, for topic-aware pruning (walks/graph.py).
+PIN_TOPICS = """
+UNWIND $ids AS id
+MATCH (p:Pin {id: id})
+RETURN p.id AS pin, [(p)-[:TAGGED]->(t:Topic) | t.name] AS topics
+"""
+
+
+async def pin_topics(
+    backend: GraphBackend, ids: list[str], *, batch: int = 5000
+) -> dict[str, list[str]]:
+    """The topic names of each of `ids` (pins deleted meanwhile are left out)."""
+    topics: dict[str, list[str]] = {}
+    for start in range(0, len(ids), batch):
+        rows = await backend.read(PIN_TOPICS, {"ids": ids[start : start + batch]})
+        topics.update((row["pin"], row["topics"]) for row in rows)
+    return topics

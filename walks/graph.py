@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 from ulid import ULID
 
 FORMAT = 1
@@ -125,8 +126,8 @@ class WalkGraph:
                 known.append(value)
             except ValueError:
                 unknown.append(value)
-        if not keys:
-            return np.zeros(0, dtype=np.int32), unknown
+        if not keys or not self.pins:
+            return np.zeros(0, dtype=np.int32), unknown + known
         wanted = np.array(keys, dtype="S16")
         found = np.searchsorted(self.pin_ids, wanted)
         hit = (found < self.pins) & (self.pin_ids[np.minimum(found, self.pins - 1)] == wanted)
@@ -157,16 +158,23 @@ def build(
     board_topics: list[list[str]],
     board_langs: list[str],
     *,
+    pin_topics: list[list[str]] | None = None,
     max_board_degree: int | None = None,
+    max_board_entropy: float | None = None,
     prune_delta: float | None = None,
     seed: int = 0,
 ) -> WalkGraph:
     """CSR arrays from an edge list over `pin_ids` x `board_ids` (positions into them).
 
-    Pruning (Pixie section 3.3): boards with more than `max_board_degree` pins are dropped
-    (huge catch-all boards make walks drift); with `prune_delta`, a pin of degree d keeps
-    ceil(d ** delta) of its boards, chosen at random (seeded), removing the tail of
-    very popular pins' edges while keeping every pin reachable.
+    Pruning (Pixie section 3.3), in this order:
+    - boards with more than `max_board_degree` pins are dropped (huge boards make walks drift);
+    - with `pin_topics` (the topic names of each pin, by position) and `max_board_entropy`,
+      boards whose pins' topics are spread wider than that entropy (bits) are dropped:
+      a catch-all board links pins that have nothing else in common;
+    - with `prune_delta`, a pin of degree d keeps ceil(d ** delta) of its boards: those
+      whose pins share its topics most when `pin_topics` is given (ties at random,
+      seeded), else a random choice. This trims very popular pins' off-topic boards while
+      keeping every pin reachable.
     """
     started = time.perf_counter()
     pin_order = np.argsort(id_bytes(pin_ids), kind="stable")
@@ -182,8 +190,19 @@ def build(
         keep = degree[boards] <= max_board_degree
         dropped_boards = int(np.count_nonzero(degree > max_board_degree))
         pins, boards = pins[keep], boards[keep]
+    similarity = None
+    dropped_diverse = 0
+    if pin_topics is not None and (max_board_entropy is not None or prune_delta is not None):
+        by_pin = pin_topic_matrix([pin_topics[position] for position in pin_order])
+        shares = topic_shares(pins, boards, by_pin, len(board_ids))
+        if max_board_entropy is not None:
+            diverse = board_entropy(shares) > max_board_entropy
+            dropped_diverse = int(np.count_nonzero(diverse))
+            keep = ~diverse[boards]
+            pins, boards = pins[keep], boards[keep]
+        similarity = edge_similarity(pins, boards, by_pin, shares)
     if prune_delta is not None:
-        pins, boards = _prune_pins(pins, boards, len(pin_ids), prune_delta, seed)
+        pins, boards = _prune_pins(pins, boards, len(pin_ids), prune_delta, seed, similarity)
     topic_names = _topic_vocabulary(board_topics)
     masks = np.zeros(len(board_ids), dtype=np.uint64)
     for position, names in enumerate(board_topics):
@@ -213,6 +232,7 @@ def build(
         stats={
             "build_s": round(time.perf_counter() - started, 3),
             "dropped_boards": dropped_boards,
+            "dropped_diverse_boards": dropped_diverse,
             "edges_in": len(edge_pins),
         },
     )
@@ -230,12 +250,20 @@ def _csr(
 
 
 def _prune_pins(
-    pins: NDArray[np.int64], boards: NDArray[np.int64], count: int, delta: float, seed: int
+    pins: NDArray[np.int64],
+    boards: NDArray[np.int64],
+    count: int,
+    delta: float,
+    seed: int,
+    similarity: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Each pin's first ceil(d ** delta) edges, most similar first, in a seeded random
+    order among equals."""
     rng = np.random.default_rng(seed)
     shuffle = rng.permutation(len(pins))
     pins, boards = pins[shuffle], boards[shuffle]
-    order = np.argsort(pins, kind="stable")
+    rank_first = -similarity[shuffle] if similarity is not None else np.zeros(len(pins))
+    order = np.lexsort((rank_first, pins))
     pins, boards = pins[order], boards[order]
     degree = np.bincount(pins, minlength=count)
     starts = np.zeros(count, dtype=np.int64)
@@ -243,6 +271,56 @@ def _prune_pins(
     rank = np.arange(len(pins)) - starts[pins]
     keep = rank < np.ceil(degree[pins] ** delta)
     return pins[keep], boards[keep]
+
+
+def pin_topic_matrix(pin_topics: list[list[str]]) -> sparse.csr_array:
+    """Pins x topics, each pin's row summing to 1 over its topics (empty for none)."""
+    vocabulary: dict[str, int] = {}
+    rows, columns, values = [], [], []
+    for pin, names in enumerate(pin_topics):
+        distinct = sorted(set(names))
+        for name in distinct:
+            rows.append(pin)
+            columns.append(vocabulary.setdefault(name, len(vocabulary)))
+            values.append(1.0 / len(distinct))
+    shape = (len(pin_topics), max(1, len(vocabulary)))
+    return sparse.csr_array((values, (rows, columns)), shape=shape)
+
+
+def topic_shares(
+    pins: NDArray[np.int64], boards: NDArray[np.int64], by_pin: sparse.csr_array, count: int
+) -> sparse.csr_array:
+    """Boards x topics: the share of each board's (topic-tagged) pins about each topic."""
+    incidence = sparse.csr_array(
+        (np.ones(len(pins)), (boards, pins)), shape=(count, by_pin.shape[0])
+    )
+    counts = (incidence @ by_pin).tocsr()
+    totals = np.asarray(counts.sum(axis=1)).ravel()
+    scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
+    return sparse.diags_array(scale) @ counts
+
+
+def board_entropy(shares: sparse.csr_array) -> NDArray[np.float64]:
+    """The Shannon entropy, in bits, of each board's topic shares (0 for untagged boards)."""
+    logs = shares.copy()
+    logs.data = -logs.data * np.log2(logs.data)
+    return np.asarray(logs.sum(axis=1)).ravel()
+
+
+def edge_similarity(
+    pins: NDArray[np.int64],
+    boards: NDArray[np.int64],
+    by_pin: sparse.csr_array,
+    shares: sparse.csr_array,
+) -> NDArray[np.float64]:
+    """For each edge, the share of its board's pins that are about its pin's topics."""
+    pin_columns, board_columns = by_pin.tocsc(), shares.tocsc()
+    similarity = np.zeros(len(pins))
+    for column in range(by_pin.shape[1]):  # one topic at a time: no edges x topics matrix
+        pin_weight = pin_columns[:, [column]].toarray().ravel()
+        board_share = board_columns[:, [column]].toarray().ravel()
+        similarity += pin_weight[pins] * board_share[boards]
+    return similarity
 
 
 def _topic_vocabulary(board_topics: list[list[str]]) -> list[str]:

@@ -2,17 +2,20 @@
 
 Pixie weighs query pins by the kind of action and its age. Here a save counts 1.0, a
 close-up 0.6 and a click 0.8, halved every `HALF_LIFE_DAYS`; hidden pins are never query
-pins and never results. A user with no history gets the most-saved pins of the topics they
-follow, or of the whole graph, as query pins.
+pins and never results. A user with no history walks from trending pins, those of the
+topics they follow first (`newcomer_pins`); without any, from the most-saved pins of the
+topics they follow, or of the whole graph.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from graph.repos.feed import Signals
+from graph.repos.trending import Ranking
 from walks.engine import Query
 from walks.graph import WalkGraph, id_strings
 
@@ -59,15 +62,36 @@ def popular_pins(
     return id_strings(graph.pin_ids[best])
 
 
-def feed_query(signals: Signals, graph: WalkGraph, base: Query) -> Query:
-    """The walk for a user's feed: their history, or popular pins for a newcomer."""
+def is_newcomer(signals: Signals) -> bool:
+    """No history to walk from: the feed starts from trending or popular pins."""
+    return not query_pins(signals)
+
+
+def newcomer_pins(signals: Signals, graph: WalkGraph, trending: Ranking | None) -> list[str]:
+    """Trending pins of the topics the user follows, else trending pins overall, else the
+    most-saved pins (of the topics they follow, or of the whole graph). Only pins the walk
+    graph knows count: a walk cannot start from the others."""
+    if trending is not None:
+        followed = trending.pin_ids_of_topics(signals.topics) if signals.topics else []
+        for candidates in (followed, trending.pin_ids()):
+            _, unknown = graph.pin_index(candidates)
+            missing = set(unknown)
+            known = [pin for pin in candidates if pin not in missing][:POPULAR]
+            if known:
+                return known
+    return popular_pins(graph, topics=signals.topics)
+
+
+def feed_query(
+    signals: Signals, graph: WalkGraph, base: Query, trending: Ranking | None = None
+) -> Query:
+    """The walk for a user's feed: their history, or for a newcomer `newcomer_pins`."""
     pins = query_pins(signals)
     newcomer = not pins
     if newcomer:
-        pins = dict.fromkeys(popular_pins(graph, topics=signals.topics), 1.0)
+        pins = dict.fromkeys(newcomer_pins(signals, graph, trending), 1.0)
     exclude = [pin for pin, _ in signals.saves] + hidden(signals) + list(base.exclude)
-    return Query(
-        pins=pins, steps=base.steps, restart=base.restart, top_k=base.top_k, seed=base.seed,
-        topics=base.topics or signals.topics, lang=base.lang, early_np=base.early_np,
-        early_nv=base.early_nv, exclude=exclude, keep_query_pins=newcomer,
+    return replace(
+        base, pins=pins, topics=base.topics or signals.topics, exclude=exclude,
+        keep_query_pins=newcomer,
     )  # fmt: skip

@@ -15,6 +15,7 @@ from graph.repos.feed import FeedRepo
 from graph.repos.notifications import NotificationRepo
 from graph.repos.pins import PinRepo
 from graph.repos.topics import TopicRepo
+from graph.repos.trending import TrendingRepo
 from graph.repos.users import UserRepo
 from graph.repos.visual import VisualRepo
 
@@ -29,6 +30,7 @@ class Repositories:
     feed: FeedRepo
     notifications: NotificationRepo
     visual: VisualRepo
+    trending: TrendingRepo
 
     @classmethod
     def over(cls, backend: GraphBackend, events: EventSink) -> Repositories:
@@ -41,4 +43,5 @@ class Repositories:
             FeedRepo(backend),
             NotificationRepo(backend),
             VisualRepo(backend),
+            TrendingRepo(backend),
         )

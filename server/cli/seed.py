@@ -9,7 +9,7 @@ import typer
 from rich.progress import TaskID
 
 from graph.demo import seed as seed_module
-from graph.demo.seed import Sizes
+from graph.demo.seed import Shape, Sizes
 from graph.migrate import migrate
 from media import demo as demo_images
 from server.cli.common import err, fail, progress_bar, run, settings_or_exit
@@ -24,6 +24,14 @@ def seed(
     pins: Annotated[int, typer.Option(min=1, help="Pins to create.")] = 200_000,
     saves: Annotated[int, typer.Option(min=1, help="Pin-board saves in all.")] = 1_000_000,
     random_seed: Annotated[int, typer.Option("--seed", help="Same seed, same graph.")] = 7,
+    noise: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="The share of saves that ignore their board's topic (popular pins first).",
+        ),
+    ] = Shape().noise,
     batch: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per write.")] = 5_000,
     images: Annotated[bool, typer.Option(help="Give pins demo photos (a few per topic).")] = True,
     visual: Annotated[
@@ -45,7 +53,7 @@ def seed(
             if not await seed_module.is_empty(stores.graph):
                 fail("the graph already has users; seed only loads into an empty graph")
             with err.status(f"generating {sizes.saves:,} saves..."):
-                graph = seed_module.generate(sizes, random_seed)
+                graph = seed_module.generate(sizes, random_seed, Shape(noise=noise))
             started = time.perf_counter()
             await load_with_progress(
                 stores, graph, images=images, visual=images and visual, batch=batch

@@ -23,7 +23,12 @@ from server.cli.admin import apply_migrations
 from server.cli.common import err, fail, run, settings_or_exit
 from server.services import Stores, open_stores, published_snapshots
 from walks import graph as walk_graph
-from walks.build import DEFAULT_MAX_BOARD_DEGREE, build_and_save
+from walks.build import (
+    DEFAULT_MAX_BOARD_DEGREE,
+    DEFAULT_MAX_BOARD_ENTROPY,
+    DEFAULT_PRUNE_DELTA,
+    build_and_save,
+)
 from walks.engine import WalkEngine
 from walks.live import LiveWalks
 from walks.publish import SHARE_ERRORS, PublishedSnapshots
@@ -39,9 +44,22 @@ def walks_build(
         int, typer.Option(min=1, help="Leave out boards with more pins than this.")
     ] = DEFAULT_MAX_BOARD_DEGREE,
     prune_delta: Annotated[
-        float | None,
-        typer.Option(min=0.1, max=1.0, help="Keep ceil(d**delta) boards of a pin of degree d."),
-    ] = None,
+        float,
+        typer.Option(
+            min=0.1,
+            max=1.0,
+            help="Keep the ceil(d**delta) boards of a pin of degree d that are most about its "
+            "topics (1 keeps every board).",
+        ),
+    ] = DEFAULT_PRUNE_DELTA,
+    max_board_entropy: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Leave out boards whose pins' topics are spread wider than this many bits "
+            "(catch-all boards; 64 keeps every board).",
+        ),
+    ] = DEFAULT_MAX_BOARD_ENTROPY,
 ) -> None:
     """Build a walk snapshot from the graph store and publish it; running servers swap it in."""
     settings = settings_or_exit()
@@ -62,12 +80,15 @@ def walks_build(
                 path = await build_and_save(
                     stores.graph, settings.walks_dir, stream_id=position, progress=progress,
                     max_board_degree=max_board_degree, prune_delta=prune_delta,
+                    max_board_entropy=max_board_entropy,
                 )  # fmt: skip
             built = walk_graph.load(path)
             err.print(
                 f"walk graph {built.version}: {built.pins:,} pins, {built.boards:,} boards, "
                 f"{built.edges:,} edges, {built.nbytes() / max(built.edges, 1):.1f} bytes/edge, "
-                f"built in {built.stats['export_s'] + built.stats['build_s']:.1f}s ({path})",
+                f"built in {built.stats['export_s'] + built.stats['build_s']:.1f}s ({path}); "
+                f"pruned {built.stats['edges_in'] - built.edges:,} edges, "
+                f"{built.stats['dropped_diverse_boards']:,} catch-all boards",
                 highlight=False,
             )
             await publish(stores, path)

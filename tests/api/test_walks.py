@@ -12,7 +12,7 @@ from domain.identity import Role
 from graph.model import Privacy, User
 from graph.repos import Repositories
 from server.services import Services
-from tests.utils.events_drain import drained
+from tests.utils.events_drain import drained, trending_settled
 from tests.utils.factories import make_board, make_pin, make_user
 from tests.utils.graphql import Api
 from walks.build import build_from_store
@@ -281,13 +281,18 @@ async def test_a_pin_created_into_a_secret_board_is_unknown_to_the_walks(
 
 
 async def test_walks_feed_is_not_steered_by_saves_to_secret_boards(
-    api: Api, walks: WalkEngine, world: dict[str, object], repos: Repositories
+    api: Api,
+    walks: WalkEngine,
+    world: dict[str, object],
+    repos: Repositories,
+    services: Services,
 ) -> None:
     pins = world["pins"]
     assert isinstance(pins, list)
     newcomer, secretive = await make_user(repos), await make_user(repos)
     hideout = await make_board(repos, secretive, privacy=Privacy.SECRET)
     await repos.pins.save(secretive.id, pins[0], hideout.id)
+    await trending_settled(services.cache)  # both newcomers' walks start from one ranking
     robot = auth(api, secretive, Role.RECOMMENDER)
 
     async def feed(user: User) -> list[str]:

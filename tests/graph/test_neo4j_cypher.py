@@ -18,6 +18,7 @@ def test_collects_every_repository_migration_and_seed_statement() -> None:
         "graph.repos.dialect.SEARCH_PINS[neo4j]",
         "graph.demo.seed.SAVES",
         "walks.export.EXPORT_BOARDS",
+        "graph.repos.trending.PUBLIC_SAVES",
     ):
         assert expected in names
     assert not any("falkordb" in name for name in names)

@@ -36,6 +36,8 @@ SAMPLE = {
     "everything": "false",
     "k": "5",
     "vector": "[1.0]",
+    "since": "0",
+    "until": "0",
 }
 SMALL_LABELS = ("Migration",)  # a handful of nodes: a scan is the right plan
 

@@ -24,6 +24,7 @@ import graph.repos.feed
 import graph.repos.notifications
 import graph.repos.pins
 import graph.repos.topics
+import graph.repos.trending
 import graph.repos.users
 import graph.repos.visual
 import walks.export
@@ -38,6 +39,7 @@ MODULES: list[ModuleType] = [
     graph.repos.boards,
     graph.repos.pins,
     graph.repos.topics,
+    graph.repos.trending,
     graph.repos.feed,
     graph.repos.notifications,
     graph.repos.visual,

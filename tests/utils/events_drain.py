@@ -7,13 +7,14 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from cache import trending
 from events.bus import STREAM
 from notifications import fanout
 
 # Each stream the server consumes, with its groups. A group handles an entry before it
 # acknowledges it, so once the event groups are idle every fan-out job they made is queued.
 SERVER_GROUPS = {
-    STREAM: frozenset({b"walks", b"feeds", b"notifications", b"visual"}),
+    STREAM: frozenset({b"walks", b"feeds", b"notifications", b"visual", b"trending"}),
     fanout.STREAM: frozenset({fanout.GROUP.encode()}),
 }
 
@@ -24,6 +25,17 @@ async def drained(cache: aioredis.Redis, *, within_s: float = 20.0) -> None:
     while not await _idle(cache):
         assert asyncio.get_running_loop().time() < deadline, "consumers stuck"
         await asyncio.sleep(0.01)
+
+
+async def trending_settled(cache: aioredis.Redis, *, within_s: float = 30.0) -> None:
+    """Return once the stored trending ranking includes every write published so far: the
+    `trending` group has asked for a computation, and it has run (a request is taken only
+    under the lock, which is let go once the ranking is stored)."""
+    await drained(cache, within_s=within_s)
+    deadline = asyncio.get_running_loop().time() + within_s
+    while await cache.exists(trending.DUE, trending.DUE_ADDED, trending.LOCK):
+        assert asyncio.get_running_loop().time() < deadline, "trending never recomputed"
+        await asyncio.sleep(0.05)
 
 
 async def _idle(cache: aioredis.Redis) -> bool:
