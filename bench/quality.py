@@ -3,11 +3,12 @@
     .venv/bin/python bench/quality.py [--users 10000 --pins 100000 --saves 600000]
         [--noise 0.1] [--queries 100] [--skip-cypher] [--demo | --demo-url URL]
 
-The demo generator (graph/demo/seed.py) plants one topic in every pin and saves mostly
-on-topic pins to each board, with a share of off-topic noise that favours popular pins. A
-related pin is right when it carries the query pin's topic: precision@20 is the share of
-the top 20 that do. Query pins are sampled in three popularity buckets (public saves):
-ordinary pins, the top 1% (without the top 0.1%), and the top 0.1%. For each bucket:
+The demo generator (graph/demo/seed.py) plants a topic in every pin (its first; one pin in
+five has a second tag) and saves mostly on-topic pins to each board, with a share of
+off-topic noise that favours popular pins. A related pin is right when its planted topic is
+the query pin's: precision@20 is the share of the top 20 that are. Query pins are sampled
+in three popularity buckets (public saves): ordinary pins, the top 1% (without the top
+0.1%), and the top 0.1%. For each bucket:
 - the walk (100,000 steps, `POST /walks/related`'s default) with each pruning and scoring
   option of walks/graph.py and walks/engine.py, alone and combined, and the service's
   defaults;
@@ -68,12 +69,15 @@ WALK_SETTINGS: dict[str, tuple[dict[str, Any], float]] = {
     "board entropy <= 1 bit": ({"max_board_entropy": 1.0}, 0.0),
     "degree power 0.5": ({}, 0.5),
     "degree power 1": ({}, 1.0),
+    "delta 0.8, most similar boards kept": ({"prune_delta": 0.8}, 0.0),
     "entropy 2 + delta 0.7": ({"max_board_entropy": 2.0, "prune_delta": 0.7}, 0.0),
     "entropy 2 + delta 0.8": ({"max_board_entropy": 2.0, "prune_delta": 0.8}, 0.0),
     "entropy 2 + delta 0.9": ({"max_board_entropy": 2.0, "prune_delta": 0.9}, 0.0),
     "entropy 2 + delta 0.95": ({"max_board_entropy": 2.0, "prune_delta": 0.95}, 0.0),
     "entropy 1.5 + delta 0.9": ({"max_board_entropy": 1.5, "prune_delta": 0.9}, 0.0),
     "entropy 2.5 + delta 0.9": ({"max_board_entropy": 2.5, "prune_delta": 0.9}, 0.0),
+    "entropy 2.5 + delta 0.8": ({"max_board_entropy": 2.5, "prune_delta": 0.8}, 0.0),
+    "entropy 3 + delta 0.8": ({"max_board_entropy": 3.0, "prune_delta": 0.8}, 0.0),
     "entropy 2 + delta 0.9 + power 0.5": (
         {"max_board_entropy": 2.0, "prune_delta": 0.9}, 0.5),
     "defaults (the service's)": (

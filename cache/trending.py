@@ -5,8 +5,8 @@ ranking (graph/repos/trending.py) is due, and if so, and no other process holds 
 computes and stores it. A ranking is due when it is `every_s` old, or soon after an event
 that can change what trending shows (the `trending` consumer group marks it due):
 - a few seconds after something may have to leave it: an unsave, a deleted pin, a board
-  edited (made secret) or deleted; the few seconds gather a burst of writes into one
-  computation;
+  edited (made secret) or deleted; `debounce_s` gathers a burst of writes into one
+  computation, and computations are at least `removed_gap_s` apart;
 - after a save or a new pin, once the last computation is `added_gap_s` old: under a steady
   stream of saves the window's query then runs every few seconds, not after every save.
 
@@ -48,6 +48,7 @@ FORMAT = 1
 TTL_S = 24 * 3600
 LOCK_MS = 120_000
 DEBOUNCE_S = 2.0
+REMOVED_GAP_S = 5.0
 ADDED_GAP_S = 10.0
 TICK_S = 1.0
 FIRST_WAIT_S = 10.0  # for another process computing the first ranking
@@ -74,6 +75,7 @@ class TrendingCache:
         half_life_s: int,
         every_s: int,
         debounce_s: float = DEBOUNCE_S,
+        removed_gap_s: float = REMOVED_GAP_S,
         added_gap_s: float = ADDED_GAP_S,
         tick_s: float = TICK_S,
         on_change: Callable[[], Awaitable[None]] | None = None,
@@ -85,6 +87,7 @@ class TrendingCache:
         self.half_life_s = half_life_s
         self.every_s = every_s
         self.debounce_s = debounce_s
+        self.removed_gap_s = removed_gap_s
         self.added_gap_s = added_gap_s
         self.tick_s = tick_s
         self.on_change = on_change
@@ -108,6 +111,15 @@ class TrendingCache:
             log.warning("trending computed in process: Redis does not answer", error=str(error))
             return await self._computed_here()
 
+    async def current(self) -> Ranking | None:
+        """The stored ranking, or None when there is none yet or it cannot be read: for
+        callers that have a fallback and must not wait for a computation (newcomers'
+        feeds)."""
+        try:
+            return await self._stored()
+        except REDIS_ERRORS:
+            return self._local[1] if self._local is not None else None
+
     async def request(self, *, removal: bool = True) -> None:
         """Ask for a computation soon (the `trending` consumer's)."""
         await self.cache.set(DUE if removal else DUE_ADDED, now_ms(), nx=True, ex=TTL_S)
@@ -126,10 +138,11 @@ class TrendingCache:
             await self.cache.delete(DUE, DUE_ADDED)  # changes from now on ask for the next
             try:
                 ranking = await self._compute()
+                await self._store(ranking)
             except Exception:
-                await self.cache.set(DUE, 0, nx=True, ex=TTL_S)  # still wanted: next tick
+                with contextlib.suppress(*REDIS_ERRORS):  # still wanted: the next tick
+                    await self.cache.set(DUE, 0, nx=True, ex=TTL_S)
                 raise
-            await self._store(ranking)
         finally:
             with contextlib.suppress(*REDIS_ERRORS):  # it expires
                 await self._release(keys=[LOCK], args=[token])
@@ -186,7 +199,9 @@ class TrendingCache:
             return True
         if added is not None and age_ms >= self.added_gap_s * 1000:
             return True
-        return due is not None and now_ms() - int(due) >= self.debounce_s * 1000
+        if due is None or age_ms < self.removed_gap_s * 1000:
+            return False
+        return now_ms() - int(due) >= self.debounce_s * 1000
 
     async def _compute(self) -> Ranking:
         return await self.repo.compute(

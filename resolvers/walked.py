@@ -107,7 +107,7 @@ def _window() -> int:
 
 async def _rank(ctx: Context, engine: WalkEngine, viewer: str, window: int) -> list[str]:
     signals = await ctx.repos.feed.signals(viewer, public_only=False)
-    trending = await ctx.trending.ranking() if is_newcomer(signals) else None
+    trending = await ctx.trending.current() if is_newcomer(signals) else None
     base = Query(pins={}, steps=FEED_STEPS, top_k=FEED_CANDIDATES,
                  seed=_seed("feed", viewer, str(window)))  # fmt: skip
     walked = await engine.run(feed_query(signals, engine.graph, base, trending))

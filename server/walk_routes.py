@@ -55,7 +55,7 @@ async def feed(request: Request, viewer: Viewer | None) -> Response:
     except NotFound:
         raise BadInput(f"no user {wanted.user_id!r}") from None
     signals = await services.repos.feed.signals(wanted.user_id, public_only=True)
-    trending = await services.trending.ranking() if is_newcomer(signals) else None
+    trending = await services.trending.current() if is_newcomer(signals) else None
     query = feed_query(signals, engine.graph, wanted.query({}), trending)
     return JSONResponse(answer(await engine.run(query)))
 

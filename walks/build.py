@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -57,7 +58,8 @@ async def build_from_store(
     if max_board_entropy is not None or prune_delta is not None:
         found = await pin_topics(backend, pins)
         topics = [found.get(pin, []) for pin in pins]
-    built = walk_graph.build(
+    built = await asyncio.to_thread(  # seconds of numpy for large graphs: off the event loop
+        walk_graph.build,
         pins,
         board_ids,
         np.array(edge_pins, dtype=np.int64),

@@ -193,14 +193,13 @@ def build(
     similarity = None
     dropped_diverse = 0
     if pin_topics is not None and (max_board_entropy is not None or prune_delta is not None):
-        by_pin = pin_topic_matrix([pin_topics[position] for position in pin_order])
-        shares = topic_shares(pins, boards, by_pin, len(board_ids))
+        tags = topic_counts(pins, boards, [pin_topics[n] for n in pin_order], len(board_ids))
         if max_board_entropy is not None:
-            diverse = board_entropy(shares) > max_board_entropy
+            diverse = tags.spread() > max_board_entropy
             dropped_diverse = int(np.count_nonzero(diverse))
             keep = ~diverse[boards]
             pins, boards = pins[keep], boards[keep]
-        similarity = edge_similarity(pins, boards, by_pin, shares)
+        similarity = tags.similarity(pins, boards)
     if prune_delta is not None:
         pins, boards = _prune_pins(pins, boards, len(pin_ids), prune_delta, seed, similarity)
     topic_names = _topic_vocabulary(board_topics)
@@ -273,54 +272,81 @@ def _prune_pins(
     return pins[keep], boards[keep]
 
 
-def pin_topic_matrix(pin_topics: list[list[str]]) -> sparse.csr_array:
-    """Pins x topics, each pin's row summing to 1 over its topics (empty for none)."""
+@dataclass(frozen=True)
+class TopicCounts:
+    """Each board's pins by topic. A pin weighs 1, split evenly over its tags; untagged pins
+    count for nothing."""
+
+    by_pin: sparse.csr_array  # pins x topics, a tagged pin's row summing to 1
+    counts: sparse.csr_array  # boards x topics
+    tagged: NDArray[np.float64]  # per board: its tagged pins
+    pin_entropy: NDArray[np.float64]  # per board: the sum of its pins' own entropies
+
+    def spread(self) -> NDArray[np.float64]:
+        """How far each board's pins differ in topic, in bits: the entropy of the board's
+        topic mix less the mean entropy of its pins' own tags. A board of pins each tagged
+        with the same five topics is not spread at all; one of pins of four different
+        topics, one topic each, is spread by two bits."""
+        scale = np.divide(1.0, self.tagged, out=np.zeros_like(self.tagged), where=self.tagged > 0)
+        shares = (sparse.diags_array(scale) @ self.counts).tocsr()
+        shares.data = -shares.data * np.log2(np.maximum(shares.data, 1e-300))
+        mix = np.asarray(shares.sum(axis=1)).ravel()
+        return mix - self.pin_entropy * scale
+
+    def similarity(self, pins: NDArray[np.int64], boards: NDArray[np.int64]) -> NDArray[np.float64]:
+        """For each edge, the share of the board's other tagged pins about the pin's topics
+        (leaving the pin out, a board of one pin says nothing: 0)."""
+        pointers, topics = self.by_pin.indptr, self.by_pin.indices
+        lengths = (pointers[pins + 1] - pointers[pins]).astype(np.int64)
+        edge = np.repeat(np.arange(len(pins)), lengths)  # one row per (edge, tag of its pin)
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        slot = np.repeat(pointers[pins], lengths) + np.arange(len(edge)) - first
+        weight = self.by_pin.data[slot]
+        width = np.int64(self.by_pin.shape[1])
+        table = self.counts.tocoo()
+        keys = table.row.astype(np.int64) * width + table.col
+        order = np.argsort(keys)
+        wanted = boards[edge] * width + topics[slot]
+        together = table.data[order][np.searchsorted(keys[order], wanted)]  # the pin is in it
+        others = self.tagged[boards[edge]] - 1.0
+        parts = np.divide(weight * (together - weight), others, out=np.zeros(len(edge)),
+                          where=others > 0.5)  # fmt: skip
+        return np.bincount(edge, weights=parts, minlength=len(pins))
+
+
+def topic_counts(
+    pins: NDArray[np.int64],
+    boards: NDArray[np.int64],
+    pin_topics: list[list[str]],
+    board_count: int,
+) -> TopicCounts:
+    """The topic counts of the boards of an edge list (`pin_topics` by pin index)."""
     vocabulary: dict[str, int] = {}
     rows, columns, values = [], [], []
+    own = np.zeros(len(pin_topics))
     for pin, names in enumerate(pin_topics):
         distinct = sorted(set(names))
+        if distinct:
+            own[pin] = np.log2(len(distinct))
         for name in distinct:
             rows.append(pin)
             columns.append(vocabulary.setdefault(name, len(vocabulary)))
             values.append(1.0 / len(distinct))
-    shape = (len(pin_topics), max(1, len(vocabulary)))
-    return sparse.csr_array((values, (rows, columns)), shape=shape)
-
-
-def topic_shares(
-    pins: NDArray[np.int64], boards: NDArray[np.int64], by_pin: sparse.csr_array, count: int
-) -> sparse.csr_array:
-    """Boards x topics: the share of each board's (topic-tagged) pins about each topic."""
+    by_pin = sparse.csr_array(
+        (values, (rows, columns)), shape=(len(pin_topics), max(1, len(vocabulary)))
+    )
+    by_pin.sort_indices()
     incidence = sparse.csr_array(
-        (np.ones(len(pins)), (boards, pins)), shape=(count, by_pin.shape[0])
+        (np.ones(len(pins)), (boards, pins)), shape=(board_count, len(pin_topics))
     )
     counts = (incidence @ by_pin).tocsr()
-    totals = np.asarray(counts.sum(axis=1)).ravel()
-    scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
-    return sparse.diags_array(scale) @ counts
-
-
-def board_entropy(shares: sparse.csr_array) -> NDArray[np.float64]:
-    """The Shannon entropy, in bits, of each board's topic shares (0 for untagged boards)."""
-    logs = shares.copy()
-    logs.data = -logs.data * np.log2(logs.data)
-    return np.asarray(logs.sum(axis=1)).ravel()
-
-
-def edge_similarity(
-    pins: NDArray[np.int64],
-    boards: NDArray[np.int64],
-    by_pin: sparse.csr_array,
-    shares: sparse.csr_array,
-) -> NDArray[np.float64]:
-    """For each edge, the share of its board's pins that are about its pin's topics."""
-    pin_columns, board_columns = by_pin.tocsc(), shares.tocsc()
-    similarity = np.zeros(len(pins))
-    for column in range(by_pin.shape[1]):  # one topic at a time: no edges x topics matrix
-        pin_weight = pin_columns[:, [column]].toarray().ravel()
-        board_share = board_columns[:, [column]].toarray().ravel()
-        similarity += pin_weight[pins] * board_share[boards]
-    return similarity
+    tagged_pin = (np.diff(by_pin.indptr) > 0).astype(np.float64)
+    return TopicCounts(
+        by_pin=by_pin,
+        counts=counts,
+        tagged=incidence @ tagged_pin,
+        pin_entropy=incidence @ own,
+    )
 
 
 def _topic_vocabulary(board_topics: list[list[str]]) -> list[str]:

@@ -1,8 +1,8 @@
 """Walk graphs straight from a generated graph, and how on-topic related pins are.
 
-The demo generator plants a topic in every pin (graph/demo/seed.py), so the quality of
-related pins can be measured: precision@k is the share of a query pin's top k related pins
-that carry its topic. Benchmarks (bench/quality.py) and the statistical tests use these;
+The demo generator plants a topic in every pin (graph/demo/seed.py: its first), so the
+quality of related pins can be measured: precision@k is the share of a query pin's top k
+related pins whose planted topic is the query pin's. Benchmarks (bench/quality.py) and the statistical tests use these;
 the service builds its walk graph from the graph store instead (walks/build.py).
 """
 

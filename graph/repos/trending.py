@@ -120,6 +120,7 @@ def _best_first(scores: Iterable[Scored], top: int) -> list[Scored]:
 class TrendingRepo:
     def __init__(self, backend: GraphBackend) -> None:
         self.backend = backend
+        self._newest: int | None = None
 
     async def compute(
         self, *, now: int, window_s: int, half_life_s: float, top: int = TOP
@@ -134,11 +135,14 @@ class TrendingRepo:
     async def newest_public_save(self, *, now: int, window_s: int) -> int | None:
         """When the newest public save up to `now` was made; None when there is none."""
         # The last window first: on a live service the newest save is in it, and the index
-        # reads only that range; a static graph's is found in the whole history.
-        for since in (now - window_s * 1000, 0):
+        # reads only that range. A graph nobody saves to any more (the demo) has it further
+        # back: from the newest this process found before, and only when that save has gone
+        # (unsaved, its board made secret) from the start of history.
+        for since in dict.fromkeys((now - window_s * 1000, self._newest or 0, 0)):
             rows = await self.backend.read(NEWEST_PUBLIC_SAVE, {"since": since, "until": now})
             if rows and rows[0]["newest"] is not None:
-                return int(rows[0]["newest"])
+                self._newest = int(rows[0]["newest"])
+                return self._newest
         return None
 
     async def public_saves(self, *, since: int, until: int) -> list[PinSaves]:

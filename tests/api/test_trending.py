@@ -206,7 +206,7 @@ async def own_cache(settings: Settings) -> AsyncIterator[aioredis.Redis]:
 def trending_over(cache: aioredis.Redis, repos: Repositories, events: list[str]) -> TrendingCache:
     return TrendingCache(
         cache, repos.trending, window_s=7 * DAY_S, half_life_s=DAY_S, every_s=300,
-        debounce_s=0.2, added_gap_s=1.0, on_event=events.append,
+        debounce_s=0.2, removed_gap_s=0.2, added_gap_s=1.0, on_event=events.append,
     )  # fmt: skip
 
 
@@ -215,7 +215,9 @@ async def test_one_process_computes_and_every_process_reads_the_stored_ranking(
 ) -> None:
     events: list[str] = []
     first, second = trending_over(own_cache, repos, events), trending_over(own_cache, repos, [])
+    assert await first.current() is None  # a newcomer's feed does not wait for one
     ranking = await first.ranking()  # none stored yet: computed, stored
+    assert await first.current() is ranking
     assert events == ["miss", "rebuild"]
     assert await first.ranking() is ranking
     assert await second.ranking() == ranking  # another process reads it

@@ -69,9 +69,11 @@ def test_pruning() -> None:
 
 
 def _topical_args(pin_topics: list[list[str]], edges: list[tuple[int, int]], boards: int) -> dict:
+    # Ids in reverse order of position, so that a pin's position is not its rank in the graph.
+    pins = len(pin_topics)
     return {
-        "pin_ids": [f"01J000000000000000000P{n:04d}" for n in range(len(pin_topics))],
-        "board_ids": [f"01J000000000000000000B{n:04d}" for n in range(boards)],
+        "pin_ids": [f"01J000000000000000000P{pins - n:04d}" for n in range(pins)],
+        "board_ids": [f"01J000000000000000000B{boards - n:04d}" for n in range(boards)],
         "edge_pins": np.array([p for p, _ in edges], dtype=np.int64),
         "edge_boards": np.array([b for _, b in edges], dtype=np.int64),
         "board_topics": [[] for _ in range(boards)],
@@ -100,19 +102,31 @@ def test_entropy_pruning_drops_catch_all_boards() -> None:
     assert untouched.edges == len(edges)  # without the pins' topics, nothing is judged
 
 
+def test_pins_with_many_tags_do_not_make_a_board_diverse() -> None:
+    # Board 0: ten pins each tagged with the same five topics. Board 1: five pins of five
+    # different topics, one each (log2 5 = 2.3 bits).
+    five = ["a", "b", "c", "d", "e"]
+    topics = [five] * 10 + [[name] for name in five]
+    edges = [(p, 0) for p in range(10)] + [(10 + k, 1) for k in range(5)]
+    pruned = walk_graph.build(**_topical_args(topics, edges, 2), max_board_entropy=2.0)
+    assert pruned.stats["dropped_diverse_boards"] == 1
+    assert pruned.edges == 10
+
+
 def test_delta_pruning_keeps_a_pins_most_similar_boards() -> None:
-    # Pin 0 (cats) is on four cat boards and five boards of other topics.
+    # Pin 0 (cats) is on four cat boards and five cup boards; a board where it is alone says
+    # nothing about it, so board 9 (pin 0 only) ranks below the cat boards.
     topics = [["cats"]] + [["cats"]] * 20 + [["cups"]] * 20
-    edges = [(0, b) for b in range(9)]
+    edges = [(0, b) for b in range(10)]
     edges += [(1 + 5 * b + k, b) for b in range(4) for k in range(5)]  # boards 0-3: cats
     edges += [(21 + 4 * (b - 4) + k, b) for b in range(4, 9) for k in range(4)]  # 4-8: cups
-    args = _topical_args(topics, edges, 9)
-    pruned = walk_graph.build(**args, prune_delta=0.6)  # ceil(9 ** 0.6) = 4
+    args = _topical_args(topics, edges, 10)
+    pruned = walk_graph.build(**args, prune_delta=0.6)  # ceil(10 ** 0.6) = 4
     indices, _ = pruned.pin_index([args["pin_ids"][0]])
     pin = int(indices[0])
     boards = pruned.pin_boards[pruned.pin_ptr[pin] : pruned.pin_ptr[pin + 1]]
     kept = walk_graph.id_strings(pruned.board_ids[boards])
-    assert sorted(kept) == args["board_ids"][:4]
+    assert sorted(kept) == sorted(args["board_ids"][:4])
     blind = walk_graph.build(**{**args, "pin_topics": None}, prune_delta=0.6, seed=3)
     assert np.diff(blind.pin_ptr)[pin] == 4  # the same count, chosen at random
 
