@@ -2,8 +2,9 @@
 
 The demo generator plants a topic in every pin (graph/demo/seed.py: its first), so the
 quality of related pins can be measured: precision@k is the share of a query pin's top k
-related pins whose planted topic is the query pin's. Benchmarks (bench/quality.py) and the statistical tests use these;
-the service builds its walk graph from the graph store instead (walks/build.py).
+related pins whose planted topic is the query pin's. Benchmarks (bench/quality.py) and the
+statistical tests use these; the service builds its walk graph from the graph store instead
+(walks/build.py).
 """
 
 from __future__ import annotations
