@@ -53,6 +53,19 @@ ADDED_GAP_S = 10.0
 TICK_S = 1.0
 FIRST_WAIT_S = 10.0  # for another process computing the first ranking
 LOCAL_S = 60.0  # how long a ranking computed while Redis is away is used
+# Store a ranking unless a newer one is stored: a slow computation that outlived its lock
+# must not replace what a later one stored. KEYS: ranking, generation; ARGV: ranking,
+# generation, its computed-at, ttl.
+STORE = """
+local current = redis.call('GET', KEYS[2])
+if current then
+  local at = tonumber(string.match(current, '^(%d+)'))
+  if at and at > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
+return 1
+"""
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -63,6 +76,8 @@ REMOVALS = frozenset({
     EventType.BOARD_DELETED, EventType.EVENTS_LOST,
 })  # fmt: skip
 ADDITIONS = frozenset({EventType.PIN_CREATED, EventType.PIN_SAVED})
+PIN_CHANGES = frozenset({EventType.PIN_CREATED, EventType.PIN_SAVED, EventType.PIN_UNSAVED,
+                         EventType.PIN_DELETED})  # fmt: skip
 
 
 class TrendingCache:
@@ -96,6 +111,7 @@ class TrendingCache:
         self._local: tuple[float, Ranking] | None = None  # (monotonic time, ranking)
         self._computing = asyncio.Lock()
         self._release = cache.register_script(RELEASE)
+        self._store_newer = cache.register_script(STORE)
 
     async def ranking(self) -> Ranking:
         """The stored ranking; the first one is computed when there is none yet."""
@@ -210,10 +226,12 @@ class TrendingCache:
 
     async def _store(self, ranking: Ranking) -> None:
         generation = f"{ranking.computed_at}-{secrets.token_hex(4)}"
-        async with self.cache.pipeline(transaction=True) as pipe:
-            pipe.set(KEY, encode(generation, ranking), ex=TTL_S)
-            pipe.set(GENERATION, generation, ex=TTL_S)
-            await pipe.execute()
+        stored = await self._store_newer(
+            keys=[KEY, GENERATION],
+            args=[encode(generation, ranking), generation, ranking.computed_at, TTL_S],
+        )
+        if not stored:
+            return
         self._kept = (generation.encode(), ranking)
         self.on_event("rebuild")
         if self.on_change is not None:
@@ -266,7 +284,14 @@ def trending_refresh(trending: TrendingCache) -> Consumer[Event]:
     """The consumer that asks for a prompt computation after a change trending shows."""
 
     async def handle(event: Event) -> None:
-        if event.type in REMOVALS or event.type in ADDITIONS:
-            await trending.request(removal=event.type in REMOVALS)
+        if event.type not in REMOVALS and event.type not in ADDITIONS:
+            return
+        # A save, unsave, new or deleted pin on secret boards only leaves the lists as
+        # they are; asking for a computation would still let its timing be seen.
+        boards = event.boards if event.type is EventType.PIN_DELETED else (event.board,)
+        known = bool(boards) and all(boards)  # events name their boards; old ones may not
+        if event.type in PIN_CHANGES and known and not await trending.repo.any_public(boards):
+            return
+        await trending.request(removal=event.type in REMOVALS)
 
     return Consumer(GROUP, handle)

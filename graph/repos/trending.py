@@ -37,6 +37,15 @@ RETURN p.id AS pin, saves, [(p)-[:TAGGED]->(t:Topic) | t.name] AS topics
 """
 )
 
+# Which of some boards are public now: a write that touched only secret boards changes
+# nothing trending shows, so it must not even make trending recompute sooner.
+PUBLIC_BOARD_IDS = """
+UNWIND $ids AS id
+MATCH (b:Board {id: id})
+WHERE b.privacy = 'PUBLIC'
+RETURN b.id AS id
+"""
+
 DAY_S = 86_400
 TOP = 200  # pins per list (overall and per topic), and boards
 
@@ -144,6 +153,11 @@ class TrendingRepo:
                 self._newest = int(rows[0]["newest"])
                 return self._newest
         return None
+
+    async def any_public(self, boards: Iterable[str]) -> bool:
+        """Whether any of `boards` is a public board now."""
+        rows = await self.backend.read(PUBLIC_BOARD_IDS, {"ids": sorted(set(boards))})
+        return bool(rows)
 
     async def public_saves(self, *, since: int, until: int) -> list[PinSaves]:
         rows = await self.backend.read(PUBLIC_SAVES, {"since": since, "until": until})

@@ -241,13 +241,26 @@ async def test_one_process_computes_and_every_process_reads_the_stored_ranking(
     assert not await own_cache.exists(trending.DUE, trending.LOCK)
     assert await first.ranking() == fresh  # read anew: its generation moved on
 
-    # A save asks too, but only once the last computation is `added_gap_s` old.
-    await handle(Event(EventType.PIN_SAVED, actor="someone", pin="p", board="b"))
+    # A save to secret boards only does not ask at all: its timing would show.
+    owner = await make_user(repos)
+    secret = await make_board(repos, owner, privacy=Privacy.SECRET)
+    public = await make_board(repos, owner)
+    for kind in (EventType.PIN_SAVED, EventType.PIN_UNSAVED, EventType.PIN_CREATED):
+        await handle(Event(kind, actor=owner.id, pin="p", board=secret.id))
+    await handle(Event(EventType.PIN_DELETED, actor=owner.id, pin="p", boards=(secret.id,)))
+    assert not await own_cache.exists(trending.DUE, trending.DUE_ADDED)
+    # A save to a public board asks, but only once the last computation is `added_gap_s` old.
+    await handle(Event(EventType.PIN_SAVED, actor=owner.id, pin="p", board=public.id))
     assert await own_cache.exists(trending.DUE_ADDED)
     assert await first.refresh() is None
     await asyncio.sleep(1.05)
     assert await first.refresh() is not None
     assert not await own_cache.exists(trending.DUE_ADDED)
+
+    # A computation that outlived its lock does not replace a newer stored ranking.
+    newest = await own_cache.get(trending.GENERATION)
+    await first._store(Ranking(computed_at=1, anchor=None))
+    assert await own_cache.get(trending.GENERATION) == newest
 
     # A ranking `every_s` old is due without any event.
     stale = f"{now_ms() - 301_000}-x"

@@ -139,3 +139,14 @@ def test_scores_halve_every_half_life_and_lists_keep_the_best() -> None:
                 computed_at=anchor, anchor=anchor, half_life_s=DAY_S)  # fmt: skip
     assert ties.pin_ids() == ["c", "b", "a"]  # newest id first
     assert rank(pins, computed_at=anchor, anchor=None, half_life_s=DAY_S) == Ranking(anchor, None)
+
+
+async def test_any_public_tells_whether_a_write_touched_a_public_board(
+    repos: Repositories,
+) -> None:
+    owner = await make_user(repos)
+    [secret] = await boards_of(repos, owner, 1, Privacy.SECRET)
+    [public] = await boards_of(repos, owner, 1)
+    assert not await repos.trending.any_public([secret.id])
+    assert not await repos.trending.any_public(["01J000000000000000000NOPE0"])
+    assert await repos.trending.any_public([secret.id, public.id])
