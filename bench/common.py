@@ -15,7 +15,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
+
+from graph.backends.base import GraphBackend
+from graph.backends.connect import open_backend
+from server.embedded import EmbeddedServices
 
 RESULTS = Path(__file__).parent / "results"
 SECRET = "bench-secret-" + "x" * 32
@@ -217,3 +222,47 @@ async def closed_loop(
     until = warm_until + seconds
     await asyncio.gather(*(client(n, warm_until, until) for n in range(clients)))
     return load
+
+
+# The "related pins" query the graph layer used before walks: co-saved pins by shared boards.
+TWO_HOP = """
+MATCH (p:Pin {id: $id})-[:SAVED_TO]->(b:Board)<-[:SAVED_TO]-(q:Pin)
+WHERE q <> p
+RETURN q.id AS id, count(b) AS shared
+ORDER BY shared DESC, id
+LIMIT 20
+"""
+LOAD_EDGES = """
+UNWIND $rows AS r
+MATCH (p:Pin {id: r.p})
+MATCH (b:Board {id: r.b})
+CREATE (p)-[:SAVED_TO]->(b)
+"""
+
+
+@asynccontextmanager
+async def edges_in_falkordb(
+    directory: Path,
+    pin_ids: Sequence[str],
+    board_ids: Sequence[str],
+    edges: Sequence[tuple[int, int]],  # (pin, board) positions
+) -> AsyncIterator[tuple[GraphBackend, float]]:
+    """An embedded FalkorDB holding just these pin-board edges (for `TWO_HOP`), and the
+    seconds the edges took to load."""
+    with EmbeddedServices(directory, fsync="no") as embedded:
+        assert embedded.endpoints is not None
+        backend = await open_backend(embedded.endpoints.graph_url, timeout_ms=600_000)
+        try:
+            await backend.ddl("CREATE INDEX FOR (p:Pin) ON (p.id)")
+            await backend.ddl("CREATE INDEX FOR (b:Board) ON (b.id)")
+            await backend.write("UNWIND $ids AS id CREATE (:Pin {id: id})", {"ids": pin_ids})
+            await backend.write("UNWIND $ids AS id CREATE (:Board {id: id, privacy: 'PUBLIC'})",
+                                {"ids": board_ids})  # fmt: skip
+            started = time.perf_counter()
+            for start in range(0, len(edges), 20_000):
+                rows = [{"p": pin_ids[p], "b": board_ids[b]}
+                        for p, b in edges[start : start + 20_000]]  # fmt: skip
+                await backend.write(LOAD_EDGES, {"rows": rows})
+            yield backend, time.perf_counter() - started
+        finally:
+            await backend.close()

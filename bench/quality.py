@@ -45,12 +45,10 @@ from typing import Any
 import httpx
 import networkx as nx
 import numpy as np
-from common import free_port, save, start_server, stop_server
+from common import TWO_HOP, edges_in_falkordb, free_port, save, start_server, stop_server
 from scipy import sparse
 
-from graph.backends.connect import open_backend
 from graph.demo import seed
-from server.embedded import EmbeddedServices
 from walks.build import DEFAULT_MAX_BOARD_ENTROPY, DEFAULT_PRUNE_DELTA
 from walks.engine import DEFAULT_DEGREE_POWER, Query, WalkEngine
 from walks.graph import WalkGraph
@@ -161,43 +159,17 @@ def networkx_check(source: Planted, pin: str, ours: list[str]) -> dict[str, Any]
     return {"networkx_ms": round(elapsed * 1000), "top20_overlap": overlap(ours, theirs)}
 
 
-TWO_HOP = """
-MATCH (p:Pin {id: $id})-[:SAVED_TO]->(b:Board)<-[:SAVED_TO]-(q:Pin)
-WHERE q <> p
-RETURN q.id AS id, count(b) AS shared
-ORDER BY shared DESC, id
-LIMIT 20
-"""
-LOAD_EDGES = """
-UNWIND $rows AS r
-MATCH (p:Pin {id: r.p})
-MATCH (b:Board {id: r.b})
-CREATE (p)-[:SAVED_TO]->(b)
-"""
-
-
 async def cypher_tops(
     source: Planted, queries: list[str], tmp: Path
 ) -> tuple[dict[str, list[str]], float]:
-    with EmbeddedServices(tmp / "falkor", fsync="no") as embedded:
-        assert embedded.endpoints is not None
-        backend = await open_backend(embedded.endpoints.graph_url, timeout_ms=600_000)
-        await backend.ddl("CREATE INDEX FOR (p:Pin) ON (p.id)")
-        await backend.ddl("CREATE INDEX FOR (b:Board) ON (b.id)")
-        await backend.write("UNWIND $ids AS id CREATE (:Pin {id: id})", {"ids": source.pin_ids})
-        await backend.write("UNWIND $ids AS id CREATE (:Board {id: id})",
-                            {"ids": source.board_ids})  # fmt: skip
-        edges = list(zip(source.edge_pins.tolist(), source.edge_boards.tolist(), strict=True))
-        for start in range(0, len(edges), 20_000):
-            rows = [{"p": source.pin_ids[p], "b": source.board_ids[b]}
-                    for p, b in edges[start : start + 20_000]]  # fmt: skip
-            await backend.write(LOAD_EDGES, {"rows": rows})
+    edges = list(zip(source.edge_pins.tolist(), source.edge_boards.tolist(), strict=True))
+    falkordb = edges_in_falkordb(tmp / "falkor", source.pin_ids, source.board_ids, edges)
+    async with falkordb as (backend, _):
         tops = {}
         started = time.perf_counter()
         for pin in queries:
             tops[pin] = [row["id"] for row in await backend.read(TWO_HOP, {"id": pin})]
         elapsed_ms = (time.perf_counter() - started) / len(queries) * 1000
-        await backend.close()
     return tops, elapsed_ms
 
 

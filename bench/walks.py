@@ -34,13 +34,20 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from common import SECRET, Connection, closed_loop, free_port, save, start_server
+from common import (
+    SECRET,
+    TWO_HOP,
+    Connection,
+    closed_loop,
+    edges_in_falkordb,
+    free_port,
+    save,
+    start_server,
+)
 from ulid import ULID
 
 from domain.identity import Role
-from graph.backends.connect import open_backend
 from server.auth import issue_token
-from server.embedded import EmbeddedServices
 from walks import graph as walk_graph
 from walks.engine import Query, WalkEngine
 from walks.graph import WalkGraph
@@ -184,32 +191,22 @@ async def baselines(graph: WalkGraph, engine: WalkEngine, tmp: Path) -> dict[str
         statistics.fmean(overlap(w, p) for w, p in zip(walk_tops, ppr_tops, strict=True)), 3
     )
     # The same edges in FalkorDB, and the two-hop query the graph layer used before walks.
-    with EmbeddedServices(tmp / "falkor", fsync="no") as embedded:
-        assert embedded.endpoints is not None
-        backend = await open_backend(embedded.endpoints.graph_url, timeout_ms=600_000)
-        await backend.ddl("CREATE INDEX FOR (p:Pin) ON (p.id)")
-        await backend.ddl("CREATE INDEX FOR (b:Board) ON (b.id)")
-        await backend.write("UNWIND $ids AS id CREATE (:Pin {id: id})", {"ids": pin_names})
-        await backend.write("UNWIND $ids AS id CREATE (:Board {id: id, privacy: 'PUBLIC'})",
-                            {"ids": board_names})  # fmt: skip
-        started = time.perf_counter()
-        rows = []
-        for pin in range(graph.pins):
-            for board in graph.pin_boards[graph.pin_ptr[pin] : graph.pin_ptr[pin + 1]]:
-                rows.append({"p": pin_names[pin], "b": board_names[int(board)]})
-                if len(rows) == 20_000:
-                    await backend.write(LOAD_EDGES, {"rows": rows})
-                    rows = []
-        if rows:
-            await backend.write(LOAD_EDGES, {"rows": rows})
-        report["falkordb_load_s"] = round(time.perf_counter() - started, 1)
+    edges = [
+        (pin, int(board))
+        for pin in range(graph.pins)
+        for board in graph.pin_boards[graph.pin_ptr[pin] : graph.pin_ptr[pin + 1]]
+    ]
+    async with edges_in_falkordb(tmp / "falkor", pin_names, board_names, edges) as (
+        backend,
+        load_s,
+    ):
+        report["falkordb_load_s"] = round(load_s, 1)
         cypher_tops, cypher_times = [], []
         for pin in pins:
             started = time.perf_counter()
             found = await backend.read(TWO_HOP, {"id": pin})
             cypher_times.append(time.perf_counter() - started)
             cypher_tops.append([row["id"] for row in found])
-        await backend.close()
     report["cypher_two_hop_ms"] = round(statistics.fmean(cypher_times) * 1000, 1)
     report["walk_vs_cypher_top20_overlap"] = round(
         statistics.fmean(overlap(w, c) for w, c in zip(walk_tops, cypher_tops, strict=True)), 3
@@ -218,21 +215,6 @@ async def baselines(graph: WalkGraph, engine: WalkEngine, tmp: Path) -> dict[str
         statistics.fmean(overlap(p, c) for p, c in zip(ppr_tops, cypher_tops, strict=True)), 3
     )
     return report
-
-
-LOAD_EDGES = """
-UNWIND $rows AS r
-MATCH (p:Pin {id: r.p})
-MATCH (b:Board {id: r.b})
-CREATE (p)-[:SAVED_TO]->(b)
-"""
-TWO_HOP = """
-MATCH (p:Pin {id: $id})-[:SAVED_TO]->(b:Board)<-[:SAVED_TO]-(q:Pin)
-WHERE q <> p
-RETURN q.id AS id, count(b) AS shared
-ORDER BY shared DESC, id
-LIMIT 20
-"""
 
 
 def size_report(graph: WalkGraph, path: Path, load_s: float) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from cache import trending
 from cache.responses import VERSION
 from cache.trending import TrendingCache, trending_refresh
 from events.model import Event, EventType
-from graph.model import Board, Pin, Privacy, User, now_ms
+from graph.model import Privacy, now_ms
 from graph.repos import Repositories
 from graph.repos.feed import Signals
 from graph.repos.trending import DAY_S, Ranking
@@ -28,7 +28,14 @@ from server.settings import Settings
 from tests.server.test_cache_outage import RedisProcess
 from tests.utils.apps import client_of, running
 from tests.utils.events_drain import trending_settled
-from tests.utils.factories import make_board, make_pin, make_user, unique_handle
+from tests.utils.factories import (
+    boards_of,
+    make_board,
+    make_pin,
+    make_user,
+    saved_to,
+    unique_handle,
+)
 from tests.utils.graphql import Api, code
 from walks.personal import newcomer_pins
 
@@ -52,17 +59,6 @@ async def board_ids(api: Api) -> list[str]:
     boards = (await api.data(BOARDS, {"first": 100}))["trendingBoards"]
     assert {board["privacy"] for board in boards} <= {"PUBLIC"}
     return [board["id"] for board in boards]
-
-
-async def saved_to(repos: Repositories, pin: Pin, boards: list[Board]) -> None:
-    for board in boards:
-        await repos.pins.save(board.owner_id, pin.id, board.id)
-
-
-async def boards_of(
-    repos: Repositories, owner: User, count: int, privacy: Privacy = Privacy.PUBLIC
-) -> list[Board]:
-    return [await make_board(repos, owner, privacy=privacy) for _ in range(count)]
 
 
 def scores(ranking: Ranking, topic: str) -> dict[str, float]:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from graph.model import Board, Pin, Privacy, User, now_ms
+from graph.model import Privacy, now_ms
 from graph.repos import Repositories
 from graph.repos.trending import DAY_S, PinSaves, Ranking, rank
-from tests.utils.factories import make_board, make_pin, make_user, unique_handle
+from tests.utils.factories import (
+    boards_of,
+    make_board,
+    make_pin,
+    make_user,
+    saved_to,
+    unique_handle,
+)
 
 WEEK_S = 7 * DAY_S
 DAY_MS = DAY_S * 1000
@@ -22,17 +29,6 @@ async def ranking(repos: Repositories, now: int | None = None) -> Ranking:
     return await repos.trending.compute(
         now=now_ms() if now is None else now, window_s=WEEK_S, half_life_s=DAY_S
     )
-
-
-async def saved_to(repos: Repositories, pin: Pin, boards: list[Board]) -> None:
-    for board in boards:
-        await repos.pins.save(board.owner_id, pin.id, board.id)
-
-
-async def boards_of(
-    repos: Repositories, owner: User, count: int, privacy: Privacy = Privacy.PUBLIC
-) -> list[Board]:
-    return [await make_board(repos, owner, privacy=privacy) for _ in range(count)]
 
 
 def scores(scored: list[tuple[str, float]]) -> dict[str, float]:

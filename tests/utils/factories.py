@@ -46,3 +46,15 @@ def newest_first(pins: list[Pin]) -> list[str]:
     """The ids in the order lists promise: newest first, ties within one millisecond broken
     by id (ids are random within a millisecond, so creation order alone is not it)."""
     return [p.id for p in sorted(pins, key=lambda p: (p.created_at, p.id), reverse=True)]
+
+
+async def boards_of(
+    repos: Repositories, owner: User, count: int, privacy: Privacy = Privacy.PUBLIC
+) -> list[Board]:
+    return [await make_board(repos, owner, privacy=privacy) for _ in range(count)]
+
+
+async def saved_to(repos: Repositories, pin: Pin, boards: list[Board]) -> None:
+    """`pin` saved to each of `boards` by the board's owner."""
+    for board in boards:
+        await repos.pins.save(board.owner_id, pin.id, board.id)
