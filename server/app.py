@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from schema.build import build_schema
-from server import cypher_routes, health, media_routes, walk_routes
+from server import cypher_routes, health, media_routes, walk_routes, web
 from server.graphql import GraphQLEndpoint
 from server.observability import Metrics, RequestMiddleware
 from server.ratelimit import RateLimits
@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, prepare: Prepare | None = None) -> Starlet
             Route("/media/{key}/{size}", media_routes.serve, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),  # subscriptions
+            *web.routes(settings.media_url, dev=settings.is_dev),
         ],
         middleware=[Middleware(RequestMiddleware, metrics=metrics)],
         lifespan=lifespan,

@@ -1,0 +1,41 @@
+// A follow button for a user or a board: shows the state, flips it, and says when it failed.
+import { html } from "htm/preact";
+import { useState } from "preact/hooks";
+import { gql } from "./api.js";
+import { forgetAll } from "./cache.js";
+
+const MUTATIONS = {
+  user: ["followUser(userId: $id)", "unfollowUser(userId: $id)"],
+  board: ["followBoard(boardId: $id)", "unfollowBoard(boardId: $id)"],
+};
+
+export function FollowButton({ kind, id, following, followers, name, session }) {
+  const [state, setState] = useState({ following, followers });
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  if (!session) return null;
+  const flip = async () => {
+    setBusy(true);
+    setError(null);
+    const [follow, unfollow] = MUTATIONS[kind];
+    try {
+      const data = await gql(
+        `mutation Follow($id: ID!) { result: ${state.following ? unfollow : follow} { viewerIsFollowing followerCount } }`,
+        { id },
+      );
+      forgetAll();
+      setState({ following: data.result.viewerIsFollowing, followers: data.result.followerCount });
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<span class="row">
+    <button class=${state.following ? "button" : "button primary"} aria-pressed=${state.following}
+      aria-label=${`${state.following ? "Following" : "Follow"} ${name}`} disabled=${busy} onClick=${flip}>
+      ${state.following ? "Following" : "Follow"}</button>
+    <span class="muted">${state.followers} ${state.followers === 1 ? "follower" : "followers"}</span>
+    ${error && html`<span class="error" role="alert">${error.message}</span>`}
+  </span>`;
+}
