@@ -6,7 +6,7 @@ import { accessToken } from "./api.js";
 const PROTOCOL = "graphql-transport-ws";
 const MAX_BACKOFF_MS = 30_000;
 
-export function subscribe(query, { onData, onConnected }) {
+export function subscribe(query, { onData, onConnected, onDisconnected }) {
   let socket = null;
   let stopped = false;
   let backoff = 1000;
@@ -17,9 +17,11 @@ export function subscribe(query, { onData, onConnected }) {
     if (stopped || !token) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/graphql`, PROTOCOL);
+    socket.binaryType = "arraybuffer"; // the server may send its JSON in binary frames
     socket.onopen = () => send({ type: "connection_init", payload: { Authorization: `Bearer ${token}` } });
     socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
+      const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
+      const message = JSON.parse(text);
       if (message.type === "connection_ack") {
         backoff = 1000;
         send({ id: "1", type: "subscribe", payload: { query } });
@@ -32,6 +34,7 @@ export function subscribe(query, { onData, onConnected }) {
     };
     socket.onclose = () => {
       socket = null;
+      onDisconnected?.();
       if (stopped) return;
       timer = setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);

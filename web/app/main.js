@@ -4,7 +4,8 @@ import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useUnreadCount } from "./unread.js";
 import { Link, match, navigate, useLocation } from "./router.js";
-import { clearSession, currentSession, onSessionChange } from "./session.js";
+import { gql } from "./api.js";
+import { clearSession, currentSession, onSessionChange, saveUser } from "./session.js";
 import { forgetAll } from "./cache.js";
 import { HomePage } from "./pages/home.js";
 import { PinPage } from "./pages/pin.js";
@@ -15,6 +16,7 @@ import { CreatePage } from "./pages/create.js";
 import { NotificationsPage } from "./pages/notifications.js";
 import { SignInPage, SignUpPage } from "./pages/account.js";
 
+const HEADING_WAIT_MS = 5000;
 const ROUTES = [
   ["/", HomePage],
   ["/pin/:id", PinPage],
@@ -30,6 +32,14 @@ const ROUTES = [
 export function useSession() {
   const [session, setSession] = useState(currentSession);
   useEffect(() => onSessionChange(setSession), []);
+  useEffect(() => {
+    // A token made elsewhere (`pingraph token issue`) comes without the user: ask who it is.
+    if (session && !session.user) {
+      gql(`query Me { me { id handle displayName } }`)
+        .then((data) => data.me && saveUser(data.me))
+        .catch(() => {});
+    }
+  }, [session?.token]);
   return session;
 }
 
@@ -64,7 +74,7 @@ function Header({ session, where }) {
             <span class="label" aria-hidden="true">Notifications</span>
             ${count > 0 && html`<span class="badge" data-testid="unread-count" aria-hidden="true">${count}</span>`}
           </${Link}>
-          <${Link} class="nav-link" href=${`/u/${session.user?.handle}`}>${session.user?.displayName || "Profile"}</${Link}>
+          ${session.user && html`<${Link} class="nav-link" href=${`/u/${session.user.handle}`}>${session.user.displayName}</${Link}>`}
           <button class="nav-link" onClick=${signOut}>Sign out</button>`
         : html`
           <${Link} class="nav-link" href="/signin" aria-current=${current("/signin")}>Sign in</${Link}>
@@ -103,15 +113,30 @@ function App() {
   const main = useRef(null);
   const found = match(ROUTES, where.path);
   const Page = found ? found.page : NotFound;
-  // Screen readers hear the new page: focus moves to its heading (or main) on navigation.
+  // Screen readers hear the new page: on navigation focus moves to main, then to the page's
+  // heading as soon as it is there (after its data loaded), unless the person moved on.
   const first = useRef(true);
   useEffect(() => {
     if (first.current) {
       first.current = false;
-      return;
+      return undefined;
     }
-    const heading = main.current?.querySelector("h1");
-    (heading || main.current)?.focus({ preventScroll: true });
+    const target = main.current;
+    target.focus({ preventScroll: true });
+    const toHeading = () => {
+      const heading = target.querySelector("h1");
+      if (!heading || document.activeElement !== target) return false;
+      heading.focus({ preventScroll: true });
+      return true;
+    };
+    if (toHeading()) return undefined;
+    const observer = new MutationObserver(() => toHeading() && observer.disconnect());
+    observer.observe(target, { childList: true, subtree: true });
+    const stop = setTimeout(() => observer.disconnect(), HEADING_WAIT_MS);
+    return () => {
+      observer.disconnect();
+      clearTimeout(stop);
+    };
   }, [where.href]);
   return html`
     <${Header} session=${session} where=${where} />
@@ -122,4 +147,6 @@ function App() {
     </main>`;
 }
 
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = ""; // the "Loading" line shown until the modules arrive
+render(html`<${App} />`, root);

@@ -24,6 +24,13 @@ export function saveSession(payload) {
   return session;
 }
 
+export function saveUser(user) {
+  const session = currentSession();
+  if (!session) return;
+  localStorage.setItem(KEY, JSON.stringify({ ...session, user }));
+  notify();
+}
+
 export function clearSession() {
   localStorage.removeItem(KEY);
   notify();

@@ -28,7 +28,13 @@ export function useUnreadCount(session) {
       }
     };
     return subscribe(`subscription Live { notificationAdded { id kind read } }`, {
-      onConnected: () => unread.refresh(),
+      onConnected: () => {
+        document.documentElement.dataset.live = "connected"; // for tests and curious people
+        unread.refresh();
+      },
+      onDisconnected: () => {
+        document.documentElement.dataset.live = "offline";
+      },
       onData: () => {
         forgetAll();
         unread.refresh();

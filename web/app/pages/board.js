@@ -24,8 +24,7 @@ export function BoardPage({ params, session }) {
   return html`<header class="centered" style="text-align: center">
       <h1 class="page-title" tabindex="-1">${board.name}${board.privacy === "SECRET" ? " 🔒" : ""}</h1>
       ${board.description && html`<p>${board.description}</p>`}
-      <p class="muted">by <${Link} href=${`/u/${board.owner.handle}`}>${board.owner.displayName}</${Link}>
-        · ${board.pinCount} ${board.pinCount === 1 ? "pin" : "pins"}</p>
+      <p class="muted">by <${Link} href=${`/u/${board.owner.handle}`}>${board.owner.displayName}</${Link}>${" · "}${board.pinCount} ${board.pinCount === 1 ? "pin" : "pins"}</p>
       ${!mine && html`<${FollowButton} kind="board" id=${board.id} name=${board.name} session=${session}
         following=${board.viewerIsFollowing} followers=${board.followerCount} />`}
     </header>

@@ -12,7 +12,7 @@ const CLOSEUP = `query PinCloseUp($id: ID!) {
   pin(id: $id) {
     id title description link createdAt saveCount
     creator { id handle displayName }
-    image { key width height dominantColor small: url(size: SMALL) medium: url(size: MEDIUM) }
+    image { width height dominantColor small: url(size: SMALL) medium: url(size: MEDIUM) }
     topics { name }
     boards(first: 5) { totalCount edges { node { id name owner { handle } } } }
   }
@@ -38,8 +38,7 @@ export function PinPage({ params, session }) {
         <h1 class="page-title" tabindex="-1">${pin.title}</h1>
         ${pin.description && html`<p>${pin.description}</p>`}
         ${linkHost(pin.link) && html`<p><a href=${pin.link} rel="noopener noreferrer nofollow" target="_blank">Visit ${linkHost(pin.link)}</a></p>`}
-        <p class="muted">by <${Link} href=${`/u/${pin.creator.handle}`}>${pin.creator.displayName}</${Link}>
-          · saved ${pin.saveCount} ${pin.saveCount === 1 ? "time" : "times"}</p>
+        <p class="muted">by <${Link} href=${`/u/${pin.creator.handle}`}>${pin.creator.displayName}</${Link}>${" · "}saved ${pin.saveCount} ${pin.saveCount === 1 ? "time" : "times"}</p>
         <div class="chips">${pin.topics.map((topic) => html`<${Link} class="chip" href=${`/search?q=${encodeURIComponent(topic.name)}`}>${topic.name}</${Link}>`)}</div>
         ${session ? html`<${SaveToBoard} pin=${pin} />` : html`<p><${Link} class="button primary" href=${`/signin?next=/pin/${pin.id}`}>Sign in to save</${Link}></p>`}
         ${pin.boards.totalCount > 0 && html`<h2 class="section-title">On boards</h2>
