@@ -10,6 +10,7 @@ COPY resolvers resolvers
 COPY walks walks
 COPY media media
 COPY notifications notifications
+COPY accounts accounts
 COPY visual visual
 COPY migrations migrations
 COPY server server

@@ -1,4 +1,5 @@
-"""What every resolver receives: repositories, the viewer, and this request's DataLoaders."""
+"""What every resolver receives: repositories, the viewer, the caller's address, and this
+request's DataLoaders."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import strawberry
 
+from accounts.service import Accounts
 from cache.boards import BoardCache, BoardPage
 from cache.feeds import FeedCache
 from cache.trending import TrendingCache
@@ -32,6 +34,10 @@ class Context:
     notifications: NotificationService
     visual: VisualSearch
     trending: TrendingCache
+    accounts: Accounts
+    # The client's address, as the request limits see it (a trusted proxy's X-Forwarded-For
+    # believed): what sign-ins and sign-ups are throttled by.
+    client_address: str
     loaders: Loaders = field(init=False)
     # Board pages this request has read, by board id (see `reads.board`).
     pages: dict[str, BoardPage] = field(init=False)

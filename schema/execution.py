@@ -44,7 +44,7 @@ from domain.recent import Recent
 # Fields whose answer is a function of the object's own (never edited) record.
 RECORD_FIELDS: dict[str, frozenset[str]] = {
     "Pin": frozenset({"id", "title", "description", "link", "createdAt", "image", "creator"}),
-    "Image": frozenset({"width", "height", "dominantColor"}),
+    "Image": frozenset({"key", "width", "height", "dominantColor"}),
     "User": frozenset({"id", "handle", "displayName", "createdAt"}),
 }
 IMAGE_URL = frozenset({"url"})  # the same every time unless the store presigns it

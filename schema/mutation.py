@@ -10,8 +10,9 @@ from strawberry.file_uploads import Upload
 from domain.errors import BadInput
 from graph.model import Privacy
 from graph.repos.pins import NewPin
-from resolvers import notifications, writes
+from resolvers import accounts, notifications, writes
 from resolvers.context import Info
+from schema.accounts import AuthPayload
 from schema.types import (
     Board,
     BoardPrivacy,
@@ -27,6 +28,11 @@ PinId = Annotated[strawberry.ID, strawberry.argument(description="The pin's id."
 BoardId = Annotated[strawberry.ID, strawberry.argument(description="The board's id.")]
 UserId = Annotated[strawberry.ID, strawberry.argument(description="The user's id.")]
 TopicName = Annotated[str, strawberry.argument(description="The topic's name.")]
+Handle = Annotated[str, strawberry.argument(description="The account's handle.")]
+Password = Annotated[str, strawberry.argument(description="The account's password.")]
+NewPassword = Annotated[
+    str, strawberry.argument(description="8-128 characters, not only whitespace.")
+]
 
 
 @strawberry.input(description="A new board.")
@@ -77,8 +83,75 @@ async def read_upload(upload: object) -> bytes:
     return data
 
 
-@strawberry.type(description="Writes; each needs a signed-in user.")
+@strawberry.type(
+    description="Writes; each needs a signed-in user, except those that sign up or in."
+)
 class Mutation:
+    @strawberry.mutation(
+        description="Create an account with a password and sign in to it. CONFLICT when the "
+        "handle is taken."
+    )
+    async def sign_up(
+        self,
+        info: Info,
+        handle: Annotated[
+            str,
+            strawberry.argument(description="Unique handle: 3-30 of a-z, 0-9, _ (lower-cased)."),
+        ],
+        password: NewPassword,
+        display_name: Annotated[
+            str | None,
+            strawberry.argument(description="The name shown to others (default: the handle)."),
+        ] = None,
+        lang: Annotated[
+            str | None,
+            strawberry.argument(description="Two-letter language code (default: en)."),
+        ] = None,
+    ) -> AuthPayload:
+        session = await accounts.sign_up(info.context, handle, password, display_name, lang)
+        return AuthPayload.of(session)
+
+    @strawberry.mutation(
+        description="Sign in with a handle and password. A wrong handle or password is "
+        "UNAUTHENTICATED; too many failures are RATE_LIMITED for a while."
+    )
+    async def sign_in(self, info: Info, handle: Handle, password: Password) -> AuthPayload:
+        return AuthPayload.of(await accounts.sign_in(info.context, handle, password))
+
+    @strawberry.mutation(
+        description="The next session, for a refresh token; that refresh token is then spent."
+    )
+    async def refresh_session(
+        self,
+        info: Info,
+        refresh_token: Annotated[
+            str, strawberry.argument(description="The `refreshToken` of the current session.")
+        ],
+    ) -> AuthPayload:
+        return AuthPayload.of(await accounts.refresh_session(info.context, refresh_token))
+
+    @strawberry.mutation(
+        description="Change your password (signed in). Every earlier session's refresh token "
+        "stops working; the answer is a new session."
+    )
+    async def change_password(
+        self,
+        info: Info,
+        current_password: Annotated[
+            str, strawberry.argument(description="The password you have now.")
+        ],
+        new_password: NewPassword,
+    ) -> AuthPayload:
+        session = await accounts.change_password(info.context, current_password, new_password)
+        return AuthPayload.of(session)
+
+    @strawberry.mutation(
+        description="Development only: sign in as the demo data's user `demo`, no password. "
+        "FORBIDDEN in production."
+    )
+    async def sign_in_as_demo(self, info: Info) -> AuthPayload:
+        return AuthPayload.of(await accounts.sign_in_as_demo(info.context))
+
     @strawberry.mutation(description="Create a board you own.")
     async def create_board(
         self,

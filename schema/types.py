@@ -211,7 +211,10 @@ class Board:
 
 @strawberry.type(description="A stored picture in several renditions.")
 class Image:
-    key: strawberry.Private[str]
+    key: strawberry.ID = strawberry.field(
+        description="The image's key: pass it to `searchByImage` (with `crop`) to search by a "
+        "region of this image."
+    )
 
     @strawberry.field(description="Where to fetch the image in the given size (cacheable).")
     def url(
@@ -246,7 +249,7 @@ class Pin:
     def of(cls, pin: domain.Pin) -> Pin:
         image = None
         if pin.image_key is not None and pin.width is not None and pin.height is not None:
-            image = Image(key=pin.image_key, width=pin.width, height=pin.height,
+            image = Image(key=strawberry.ID(pin.image_key), width=pin.width, height=pin.height,
                           dominant_color=pin.dominant_color)  # fmt: skip
         return cls(
             model=pin,

@@ -1,4 +1,5 @@
-"""Bearer tokens: HS256 JWTs (PyJWT) with `sub` = user id and `roles`, and an expiry."""
+"""Bearer tokens: HS256 JWTs (PyJWT) with `sub` = user id and `roles`, and an expiry.
+Issuing lives in `domain/tokens.py`, where the accounts service issues them too."""
 
 from __future__ import annotations
 
@@ -7,33 +8,26 @@ import time
 import jwt
 from starlette.requests import HTTPConnection
 
-from domain.errors import BadInput, Unauthenticated
+from domain.errors import Unauthenticated
 from domain.identity import Role, Viewer
 from domain.recent import Recent
+from domain.tokens import ALGORITHM, DEFAULT_TTL_S, LEEWAY_S, MAX_TTL_S, issue_token
 
-ALGORITHM = "HS256"
-DEFAULT_TTL_S = 7 * 24 * 3600
-MAX_TTL_S = 366 * 24 * 3600
-LEEWAY_S = 30
+__all__ = [
+    "ALGORITHM",
+    "DEFAULT_TTL_S",
+    "LEEWAY_S",
+    "MAX_TTL_S",
+    "decode_token",
+    "expiry",
+    "issue_token",
+    "viewer_from",
+]
+
 # Verified tokens, so a client's every request costs a dictionary look-up, not an HMAC and a
 # JSON parse: a token's signature does not change, only whether it has expired.
 VERIFIED_TOKENS = 8192
 _verified: Recent[tuple[str, str], tuple[Viewer, float]] = Recent(VERIFIED_TOKENS)
-
-
-def issue_token(secret: str, user_id: str, roles: list[Role], ttl_s: int = DEFAULT_TTL_S) -> str:
-    if not 1 <= ttl_s <= MAX_TTL_S:
-        raise BadInput(f"ttl must be between 1 and {MAX_TTL_S} seconds")
-    if not roles:
-        raise BadInput("a token needs at least one role")
-    now = int(time.time())
-    claims = {
-        "sub": user_id,
-        "roles": sorted({role.value for role in roles}),
-        "iat": now,
-        "exp": now + ttl_s,
-    }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def viewer_from(connection: HTTPConnection, secret: str) -> Viewer | None:

@@ -40,7 +40,7 @@ from resolvers.context import Context
 from schema.build import MAX_TOKENS
 from schema.errors import format_error
 from server.auth import decode_token, expiry
-from server.guard import BodyTooLarge, admit, capped_request, charge
+from server.guard import BodyTooLarge, admit, capped_request, charge, client_address
 from server.persisted import PersistedQueries, PersistedQueryNotFound, names_persisted_query
 from server.services import Services
 
@@ -311,7 +311,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             services.repos, viewer, services.images, services.walks,
             services.board_cache, services.feed_cache, services.notifications,
-            services.visual, services.trending,
+            services.visual, services.trending, services.accounts,
+            client_address(request),
         )  # fmt: skip
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -634,8 +635,9 @@ def answered_cleanly(response: Response) -> bool:
 async def answer_cache_source(request: Request, operations: object) -> bytes | None:
     """What identifies an anonymous read's answer in the answer cache: a JSON POST's body, or
     a GET's operation (its persisted document filled in) in one canonical form; None for
-    what is not cached (signed-in callers, uploads, GraphiQL)."""
-    if request.state.viewer is not None or operations is None:
+    what is not cached (signed-in callers, uploads, GraphiQL, and mutations: an anonymous
+    one, such as `signIn`, must run every time)."""
+    if request.state.viewer is not None or operations is None or may_write(request, operations):
         return None
     if request.method == "POST":
         return await request.body()

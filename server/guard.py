@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
@@ -81,9 +81,14 @@ async def admit(
 
 async def charge(request: Request, viewer: Viewer | None, scope: str, cost: int = 1) -> None:
     """Count `cost` requests against the caller's rate limit."""
-    address = request.client.host if request.client else "unknown"
     limits: RateLimits = request.app.state.rate_limits
-    await limits.check(viewer, address, scope, cost=cost)
+    await limits.check(viewer, client_address(request), scope, cost=cost)
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The client's address: the peer's, or the one a trusted proxy forwarded (uvicorn puts
+    it in the scope; see PINGRAPH_TRUSTED_PROXIES)."""
+    return connection.client.host if connection.client else "unknown"
 
 
 def refuse_cross_site_forms(request: Request) -> None:

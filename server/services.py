@@ -19,6 +19,11 @@ import structlog
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from accounts.key import PasswordKeyError, load_key
+from accounts.seal import PasswordSeal
+from accounts.service import Accounts
+from accounts.sessions import Sessions
+from accounts.throttle import SignInThrottle
 from cache.boards import BoardCache, BoardVersions
 from cache.errors import REDIS_ERRORS
 from cache.feeds import FeedCache, feed_refresh
@@ -81,6 +86,7 @@ class Stores:
     walk_deltas: DeltaLog
     visual: VisualSearch
     trending: TrendingCache
+    accounts: Accounts
 
 
 @dataclass(frozen=True)
@@ -224,7 +230,30 @@ def build_stores(
         walk_deltas=DeltaLog(cache, on_event=lambda event: metrics.walk_deltas.labels(event).inc()),
         visual=visual,
         trending=trending,
+        accounts=build_accounts(settings, repos, cache),
     )
+
+
+def build_accounts(settings: Settings, repos: Repositories, cache: aioredis.Redis) -> Accounts:
+    """Password accounts, with the key that seals stored hashes (generated in dev)."""
+    configured = settings.password_key.get_secret_value() if settings.password_key else None
+    try:
+        key = load_key(configured, settings.data_dir)
+    except PasswordKeyError as error:
+        raise SettingsError(str(error)) from None
+    sessions = Sessions(
+        settings.jwt_secret.get_secret_value(),
+        cache,
+        access_ttl_s=settings.session_ttl,
+        refresh_ttl_s=settings.refresh_ttl,
+    )
+    throttle = SignInThrottle(
+        cache,
+        failures_per_handle=settings.sign_in_failures_per_handle,
+        failures_per_address=settings.sign_in_failures_per_address,
+        sign_ups_per_address=settings.sign_ups_per_address,
+    )
+    return Accounts(repos, PasswordSeal(key), sessions, throttle, demo_sign_in=settings.is_dev)
 
 
 Prepare = Callable[[Stores], Awaitable[None]]

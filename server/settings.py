@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from accounts.key import parse_key
 from server.ratelimit import check_limit
 
 EMBEDDED = "embedded"
@@ -72,6 +73,16 @@ class Settings(BaseSettings):
     trending_every_s: int = Field(default=300, ge=10, le=24 * 3600)
     rate_limit_user: str = "1200/minute"
     rate_limit_anonymous: str = "600/minute"
+    # Password accounts (accounts/): the key that seals stored password hashes, base64url of
+    # 32 bytes (unset in dev: one is generated once and kept in <data dir>/password.key);
+    # how long a session's access token and its refresh token last; and the throttle on
+    # failed sign-ins and on sign-ups.
+    password_key: SecretStr | None = None
+    session_ttl: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    refresh_ttl: int = Field(default=30 * 24 * 3600, ge=300, le=366 * 24 * 3600)
+    sign_in_failures_per_handle: str = "5/15 minutes"
+    sign_in_failures_per_address: str = "20/15 minutes"
+    sign_ups_per_address: str = "10/hour"
     # Addresses (IPs or CIDRs, comma-separated) of the proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed. Empty: none, the peer address is the client's.
     trusted_proxies: str = ""
@@ -111,7 +122,13 @@ class Settings(BaseSettings):
     def _media_url(cls, value: str) -> str:
         return _check_url(value, MEDIA_SCHEMES)
 
-    @field_validator("rate_limit_user", "rate_limit_anonymous")
+    @field_validator(
+        "rate_limit_user",
+        "rate_limit_anonymous",
+        "sign_in_failures_per_handle",
+        "sign_in_failures_per_address",
+        "sign_ups_per_address",
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         check_limit(value)
@@ -129,6 +146,14 @@ class Settings(BaseSettings):
             return None  # an empty variable is no token
         if len(value.get_secret_value()) < MIN_METRICS_TOKEN_CHARS:
             raise ValueError(f"must be at least {MIN_METRICS_TOKEN_CHARS} characters long")
+        return value
+
+    @field_validator("password_key")
+    @classmethod
+    def _password_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # an empty variable is no key
+        parse_key(value.get_secret_value())
         return value
 
     @field_validator("vapid_subject")
@@ -162,6 +187,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PINGRAPH_VAPID_PRIVATE_KEY must be set when PINGRAPH_ENV=prod (make one with "
                 "`pingraph push keygen`)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _prod_needs_password_key(self) -> Settings:
+        if self.env is Env.PROD and self.password_key is None:
+            raise ValueError(
+                "PINGRAPH_PASSWORD_KEY must be set when PINGRAPH_ENV=prod (make one with "
+                "`pingraph user keygen`)"
             )
         return self
 

@@ -43,6 +43,9 @@ def settings(embedded: Endpoints, data_dir: Path) -> Settings:
         # Generous: the whole suite shares one client address. tests/api tests the limits.
         rate_limit_user="100000/minute",
         rate_limit_anonymous="100000/minute",
+        # Per address too; per handle the default holds (tests/api/test_accounts.py).
+        sign_in_failures_per_address="100000/15 minutes",
+        sign_ups_per_address="100000/hour",
         # Off: tests change data through the repositories too; tests/api/test_response_cache.py
         # turns it on.
         response_cache_ttl_s=0,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from events.bus import EventSink
 from graph.backends.base import GraphBackend
 from graph.repos.boards import BoardRepo
+from graph.repos.credentials import CredentialRepo
 from graph.repos.feed import FeedRepo
 from graph.repos.notifications import NotificationRepo
 from graph.repos.pins import PinRepo
@@ -31,6 +32,7 @@ class Repositories:
     notifications: NotificationRepo
     visual: VisualRepo
     trending: TrendingRepo
+    credentials: CredentialRepo
 
     @classmethod
     def over(cls, backend: GraphBackend, events: EventSink) -> Repositories:
@@ -44,4 +46,5 @@ class Repositories:
             NotificationRepo(backend),
             VisualRepo(backend),
             TrendingRepo(backend),
+            CredentialRepo(backend),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from domain.errors import BadInput, Conflict, NotFound
 from domain.ids import new_id
 from domain.recent import Recent
@@ -14,6 +16,14 @@ from graph.repos.cypher import USER_ITEM, after, count_map, fetch_by_ids, keyset
 CREATE = f"""
 CREATE (u:User {{id: $id, handle: $handle, displayName: $displayName, createdAt: $now,
                  lang: $lang}})
+RETURN {USER_ITEM} AS item
+"""
+# Signing up: the user and its password credential (`graph/repos/credentials.py`) in one
+# transaction, so that there is never one without the other.
+CREATE_WITH_CREDENTIAL = f"""
+CREATE (u:User {{id: $id, handle: $handle, displayName: $displayName, createdAt: $now,
+                 lang: $lang}})
+CREATE (:Credential {{user: $id, sealed: $sealed, generation: 0, updatedAt: $now}})
 RETURN {USER_ITEM} AS item
 """
 BY_IDS = f"""
@@ -82,19 +92,31 @@ class UserRepo:
         self._known: Recent[str, User] = Recent(KNOWN_USERS)
 
     async def create(
-        self, handle_: str, display_name: str | None = None, lang_: str | None = None
+        self,
+        handle_: str,
+        display_name: str | None = None,
+        lang_: str | None = None,
+        *,
+        sealed_password: Callable[[str], str] | None = None,
     ) -> User:
+        """A new user; with `sealed_password` (the sealed hash to store, given the new
+        user's id) also its password credential."""
         clean_handle = handle(handle_)
         name = text(display_name, "displayName", max_len=MAX_NAME, required=False)
+        user_id = new_id()
         params = {
-            "id": new_id(),
+            "id": user_id,
             "handle": clean_handle,
             "displayName": name or clean_handle,
             "now": now_ms(),
             "lang": lang(lang_),
         }
+        query = CREATE
+        if sealed_password is not None:
+            params["sealed"] = sealed_password(user_id)
+            query = CREATE_WITH_CREDENTIAL
         try:
-            rows = await self.backend.write(CREATE, params)
+            rows = await self.backend.write(query, params)
         except Conflict:
             raise Conflict(f"handle {clean_handle!r} is already taken") from None
         user = User.from_row(rows[0]["item"])

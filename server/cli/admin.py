@@ -1,13 +1,17 @@
-"""`pingraph migrate`, `pingraph user create` and `pingraph token issue`."""
+"""`pingraph migrate`, `pingraph user create|set-password|keygen` and `pingraph token issue`."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from accounts.key import new_key
+from accounts.passwords import check_password
+from domain.errors import BadInput
 from domain.identity import Role
 from graph import migrate as migrate_module
 from graph.backends.base import GraphBackend
@@ -76,6 +80,55 @@ def user_create(
             out.print(user.id, highlight=False)
 
     run(ctx, go())
+
+
+@user_cli.command("set-password")
+def user_set_password(
+    ctx: typer.Context,
+    handle: Annotated[str, typer.Option(help="The user whose password to set.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from one line of stdin."),
+    ] = False,
+) -> None:
+    """Set a user's password (asked twice, hidden), whatever it was or whether it had one.
+    The user's sessions end at their next refresh; access tokens issued before run out."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with open_stores(settings) as stores:
+            await apply_migrations(stores.graph, quiet=True)
+            user = await stores.repos.users.by_handle(handle)
+            password = read_password(password_stdin)
+            await stores.accounts.set_password(user, password)
+            err.print(f"password set for {user.handle}", highlight=False)
+
+    run(ctx, go())
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or typed twice without echo. Checked against
+    the rules at once, so a weak one is refused before anything is hashed."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            fail("--password-stdin: standard input is empty")
+        password = line.removesuffix("\n").removesuffix("\r")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password(password)
+    except BadInput as error:
+        fail(str(error))
+    return password
+
+
+@user_cli.command("keygen")
+def keygen() -> None:
+    """Print a new key for PINGRAPH_PASSWORD_KEY, which seals stored password hashes.
+    Touches no store. Keep it secret, and keep it: with another key every stored password
+    stops working."""
+    typer.echo(f"PINGRAPH_PASSWORD_KEY={new_key()}")
 
 
 token_cli = typer.Typer(no_args_is_help=True, help="Issue API tokens.")

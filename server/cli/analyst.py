@@ -24,6 +24,8 @@ from server.services import open_stores
 from server.settings import Settings
 
 CELL_CHARS = 60
+# Left out of exports: a password credential is sealed, but an export is a file that travels.
+UNEXPORTED_LABELS = frozenset({"Credential"})
 
 
 async def run_query(
@@ -116,12 +118,23 @@ def _props(properties: dict[str, Any]) -> str:
 
 
 def write_graphml(table: Table, output: Path | None) -> tuple[int, int]:
-    graph = graphml_ready(multidigraph(table))
+    graph = graphml_ready(exportable(multidigraph(table)))
     if output is None:
         nx.write_graphml(graph, sys.stdout.buffer)
     else:
         nx.write_graphml(graph, output)
     return graph.number_of_nodes(), graph.number_of_edges()
+
+
+def exportable(graph: nx.MultiDiGraph[str]) -> nx.MultiDiGraph[str]:
+    """The graph without the nodes exports leave out (and their relationships)."""
+    unexported = [
+        node
+        for node, labels in graph.nodes(data="labels")
+        if UNEXPORTED_LABELS.intersection(labels or ())
+    ]
+    graph.remove_nodes_from(unexported)
+    return graph
 
 
 QueryArgument = Annotated[

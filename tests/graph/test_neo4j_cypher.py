@@ -19,6 +19,8 @@ def test_collects_every_repository_migration_and_seed_statement() -> None:
         "graph.demo.seed.SAVES",
         "walks.export.EXPORT_BOARDS",
         "graph.repos.trending.PUBLIC_SAVES",
+        "graph.repos.users.CREATE_WITH_CREDENTIAL",
+        "graph.repos.credentials.REPLACE",
     ):
         assert expected in names
     assert not any("falkordb" in name for name in names)

@@ -41,7 +41,7 @@ def pingraph(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_migrate_and_status(tmp_path: Path) -> None:
     first = pingraph(tmp_path, "migrate")
     assert first.returncode == 0, first.stderr
-    assert "7 applied" in first.stderr
+    assert "8 applied" in first.stderr
     again = pingraph(tmp_path, "migrate")
     assert "0 applied" in again.stderr
     listed = pingraph(tmp_path, "migrate", "--status")

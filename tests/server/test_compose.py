@@ -22,6 +22,7 @@ SECRETS = {
     "MINIO_ROOT_PASSWORD": "minio-password",
     "PINGRAPH_JWT_SECRET": "j" * 40,
     "PINGRAPH_VAPID_PRIVATE_KEY": "vapid-key-placeholder",
+    "PINGRAPH_PASSWORD_KEY": "p" * 43,  # base64url of 32 bytes
 }
 VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?:[:?-][^}]*)?\}")
 

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from accounts.key import new_key
 from server.settings import DEV_JWT_SECRET, Env, Settings, SettingsError, load_settings
 
 
@@ -56,6 +57,12 @@ def test_prod_refuses_default_or_short_secret(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(SettingsError, match="PINGRAPH_VAPID_PRIVATE_KEY"):
         load_settings()
     monkeypatch.setenv("PINGRAPH_VAPID_PRIVATE_KEY", "a-key")  # checked when the server starts
+    with pytest.raises(SettingsError, match="PINGRAPH_PASSWORD_KEY must be set"):
+        load_settings()
+    monkeypatch.setenv("PINGRAPH_PASSWORD_KEY", "tooshort")
+    with pytest.raises(SettingsError, match="PINGRAPH_PASSWORD_KEY: must decode to 32 bytes"):
+        load_settings()
+    monkeypatch.setenv("PINGRAPH_PASSWORD_KEY", new_key())
     assert load_settings().env is Env.PROD
 
 

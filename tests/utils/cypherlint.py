@@ -19,6 +19,7 @@ import graph.demo.seed
 import graph.integrity
 import graph.migrate
 import graph.repos.boards
+import graph.repos.credentials
 import graph.repos.dialect
 import graph.repos.feed
 import graph.repos.notifications
@@ -36,6 +37,7 @@ LINT_DIR = Path(__file__).parent.parent / "cypherlint"
 # Every module that holds Cypher sent to the graph store, as upper-case constants.
 MODULES: list[ModuleType] = [
     graph.repos.users,
+    graph.repos.credentials,
     graph.repos.boards,
     graph.repos.pins,
     graph.repos.topics,
