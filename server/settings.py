@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # Visual search: where the image model converted to ONNX is kept (<data dir>/models when
     # unset), and the threads one model run may use (0: every core).
     visual_model_dir: Path | None = None
+    # The web app's files; beside the code in a checkout, named when installed elsewhere.
+    web_dir: Path = Path(__file__).resolve().parent.parent / "web"
     visual_threads: int = Field(default=0, ge=0, le=64)
 
     @field_validator("graph_url", "analyst_graph_url")

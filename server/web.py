@@ -18,7 +18,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+from server.settings import SettingsError
+
 PAGES = (
     "/",
     "/pin/{id}",
@@ -34,11 +35,14 @@ S3_SCHEMES = {"s3": "https", "s3+http": "http"}  # media URL scheme -> image ori
 IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.DOTALL)
 
 
-def routes(media_url: str, *, dev: bool, web_dir: Path = WEB_DIR) -> list[BaseRoute]:
+def routes(media_url: str, *, dev: bool, web_dir: Path) -> list[BaseRoute]:
     """The page routes and the static mount. `media_url` is where images are fetched from
     when they are not served by the app (a MinIO/S3 endpoint): the page may load them. In
     development the page offers a quick sign-in as the demo user."""
-    index = (web_dir / "index.html").read_text()
+    try:
+        index = (web_dir / "index.html").read_text()
+    except OSError as error:
+        raise SettingsError(f"PINGRAPH_WEB_DIR: no web app at {web_dir} ({error})") from None
     if dev:
         index = index.replace('data-env="prod"', 'data-env="dev"', 1)
     headers = {

@@ -12,6 +12,7 @@ export class ApiError extends Error {
 // Refresh this long before the access token expires, so a request never races the expiry.
 const REFRESH_MARGIN_MS = 60_000;
 let refreshing = null;
+let refusedToken = null; // the server said no to it: refresh even though it looks fresh
 
 export const SESSION_FIELDS = `token refreshToken expiresAt user { id handle displayName }`;
 
@@ -19,7 +20,8 @@ export async function gql(query, variables = {}) {
   const body = await post(query, variables, await accessToken());
   const error = body.errors?.[0];
   if (error?.extensions?.code === "UNAUTHENTICATED" && currentSession()) {
-    // Revoked, or the clock was off: one refresh, then one retry.
+    // Expired early (the clock was off) or refused: one refresh, then one retry.
+    refusedToken = currentSession().token;
     const token = await refreshNow();
     if (token) return unwrap(await post(query, variables, token));
   }
@@ -59,29 +61,35 @@ export async function accessToken() {
   return refreshNow();
 }
 
-// One refresh at a time, shared by every request waiting for it. A refused refresh ends the
-// session: the person signs in again.
+// One refresh at a time, shared by every request waiting for it, and across tabs: a refresh
+// token works once, so two tabs refreshing with the same one would end the session. A
+// refused refresh ends the session: the person signs in again.
 function refreshNow() {
-  refreshing ??= (async () => {
-    const session = currentSession();
-    if (!session?.refreshToken) {
-      clearSession();
-      return null;
-    }
-    const body = await post(
-      `mutation Refresh($refreshToken: String!) { refreshSession(refreshToken: $refreshToken) { ${SESSION_FIELDS} } }`,
-      { refreshToken: session.refreshToken },
-      null,
-    );
-    if (body.errors || !body.data) {
-      clearSession();
-      return null;
-    }
-    return saveSession(body.data.refreshSession).token;
-  })().finally(() => {
-    refreshing = null;
-  });
+  refreshing ??= (navigator.locks ? navigator.locks.request("pingraph.refresh", refreshOnce) : refreshOnce())
+    .finally(() => {
+      refreshing = null;
+    });
   return refreshing;
+}
+
+async function refreshOnce() {
+  const session = currentSession();
+  if (!session?.refreshToken) {
+    clearSession();
+    return null;
+  }
+  // Another tab may have refreshed while this one waited for the lock.
+  if (session.expiresAt - Date.now() > REFRESH_MARGIN_MS && session.token !== refusedToken) return session.token;
+  const body = await post(
+    `mutation Refresh($refreshToken: String!) { refreshSession(refreshToken: $refreshToken) { ${SESSION_FIELDS} } }`,
+    { refreshToken: session.refreshToken },
+    null,
+  );
+  if (body.errors || !body.data) {
+    if (currentSession()?.refreshToken === session.refreshToken) clearSession();
+    return currentSession()?.token ?? null;
+  }
+  return saveSession(body.data.refreshSession).token;
 }
 
 // POST /media: the stored image's {imageKey, width, height, dominantColor, urls}.

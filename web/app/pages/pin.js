@@ -12,7 +12,7 @@ const CLOSEUP = `query PinCloseUp($id: ID!) {
   pin(id: $id) {
     id title description link createdAt saveCount
     creator { id handle displayName }
-    image { width height dominantColor small: url(size: SMALL) medium: url(size: MEDIUM) }
+    image { key width height dominantColor small: url(size: SMALL) medium: url(size: MEDIUM) }
     topics { name }
     boards(first: 5) { totalCount edges { node { id name owner { handle } } } }
   }
