@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -55,8 +55,16 @@ def routes(media_url: str, *, dev: bool, web_dir: Path) -> list[BaseRoute]:
     async def page(request: Request) -> Response:
         return HTMLResponse(index, headers=headers)
 
+    async def icon(request: Request) -> Response:
+        # Browsers ask for /favicon.ico wherever they are, JSON answers included.
+        return FileResponse(web_dir / "icon.svg", media_type="image/svg+xml")
+
     pages: list[BaseRoute] = [Route(path, page, methods=["GET", "HEAD"]) for path in PAGES]
-    return [*pages, Mount("/web", StaticFiles(directory=web_dir), name="web")]
+    return [
+        *pages,
+        Route("/favicon.ico", icon, methods=["GET", "HEAD"]),
+        Mount("/web", StaticFiles(directory=web_dir), name="web"),
+    ]
 
 
 def content_security_policy(index: str, media_url: str) -> str:
