@@ -30,6 +30,14 @@ from graph.repos.credentials import StoredCredential
 log = structlog.get_logger(__name__)
 
 WRONG_CREDENTIALS = "wrong handle or password"
+ENDED = (
+    "this session has ended (the password was changed, or a refresh token was used twice, "
+    "since it began); sign in again"
+)
+REUSED = (
+    "the session was ended because its refresh token was used twice (each works once), and "
+    "so was every other session of this account; sign in again"
+)
 DEMO_HANDLE = "demo"
 
 
@@ -71,26 +79,30 @@ class Accounts:
         return self.sessions.start(user, generation=0)
 
     async def sign_in(self, handle_: str, password: str, *, address: str) -> Session:
-        await self.throttle.check_sign_in(handle_, address)
+        # The attempt is counted before the password is looked at (so that concurrent
+        # attempts are counted too), and given back when it succeeds.
+        reservation = await self.throttle.reserve_sign_in(handle_, address)
         user, stored = await self._credential_by_handle(handle_)
         password_hash = self._open(stored)
         if user is None or stored is None or password_hash is None:
             await verify_nothing(password)
         elif await verify_password(password_hash, password):
+            await reservation.release()
             await self._rehash_if_old(stored, password_hash, password)
             return self.sessions.start(user, stored.generation)
-        await self.throttle.failed_sign_in(handle_, address)
         raise Unauthenticated(WRONG_CREDENTIALS)
 
     async def refresh(self, refresh_token: str) -> Session:
-        """The next session; the refresh token given is spent."""
+        """The next session; the refresh token given is spent. A token presented a second
+        time ends every session of its user: one of the two holders is not the user."""
         claims = self.sessions.read_refresh(refresh_token)
-        generation = await self.repos.credentials.generation(claims.user_id)
+        stored = await self.repos.credentials.get(claims.user_id)
+        generation = stored.generation if stored else 0
         if claims.generation != generation:
-            raise Unauthenticated(
-                "the password was changed since this session began; sign in again"
-            )
-        await self.sessions.spend(claims)
+            raise Unauthenticated(ENDED)
+        if not await self.sessions.spend(claims):
+            await self._end_sessions(claims.user_id, stored)
+            raise Unauthenticated(REUSED)
         try:
             user = await self.repos.users.get(claims.user_id)
         except NotFound:
@@ -104,7 +116,6 @@ class Accounts:
         working. The current password is throttled as a sign-in is."""
         check_password(new_password, "newPassword")
         user = await self.repos.users.get(user_id)
-        await self.throttle.check_sign_in(user.handle, address)
         stored = await self.repos.credentials.get(user_id)
         password_hash = self._open(stored)
         if stored is None or password_hash is None:
@@ -112,9 +123,10 @@ class Accounts:
                 "this account has no password; an operator sets one with "
                 "`pingraph user set-password`"
             )
+        reservation = await self.throttle.reserve_sign_in(user.handle, address)
         if not await verify_password(password_hash, current_password):
-            await self.throttle.failed_sign_in(user.handle, address)
             raise BadInput("currentPassword is wrong")
+        await reservation.release()
         if new_password == current_password:
             raise BadInput("newPassword must differ from the current one")
         sealed = self.seal.seal(user_id, await hash_password(new_password))
@@ -140,6 +152,27 @@ class Accounts:
         check_password(password)
         sealed = self.seal.seal(user.id, await hash_password(password))
         return await self.repos.credentials.set(user.id, sealed)
+
+    async def _end_sessions(self, user_id: str, stored: StoredCredential | None) -> None:
+        """Move the user's generation on, which ends the refresh of every session (access
+        tokens run until they expire). The password stays as it is."""
+        if stored is None:
+            # No credential (the demo user, signed in by `signInAsDemo` without a password):
+            # there is no generation to move on, so only the reused token is refused.
+            log.warning("a refresh token was used twice by a user without a password",
+                        user=user_id)  # fmt: skip
+            return
+        for _ in range(3):
+            try:
+                await self.repos.credentials.replace(stored, stored.sealed, new_generation=True)
+                break
+            except Conflict:  # changed meanwhile (a password change, or a rehash): again
+                again = await self.repos.credentials.get(user_id)
+                if again is None:
+                    return
+                stored = again
+        log.warning("a refresh token was used twice: every session of its user was ended",
+                    user=user_id)  # fmt: skip
 
     async def _credential_by_handle(
         self, handle_: str

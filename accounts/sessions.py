@@ -2,10 +2,11 @@
 refresh token that gets the next session.
 
 A refresh token works once: using it spends it (kept in Redis until it would have expired),
-and the new session comes with a new one. It also names the password generation it was
-issued under; changing the password moves the generation on, which ends every session
-started before. While Redis is away, spent tokens are not remembered (with a warning), as
-the request limits are off then too.
+and the new session comes with a new one. A token presented a second time means two parties
+hold it, so the service ends all the user's sessions (`Accounts.refresh`). A refresh token
+also names the generation it was issued under; changing the password (or a reuse) moves the
+generation on, which ends every session started before. While Redis is away no refresh token
+can be spent, so none is accepted (sign-in still works): a replay must not pass unseen.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 import structlog
 
-from cache.errors import REDIS_ERRORS
 from domain.errors import Unauthenticated
 from domain.identity import Role
 from domain.tokens import LEEWAY_S, RefreshClaims, issue, issue_refresh, read_refresh
@@ -25,6 +25,7 @@ from graph.model import User
 log = structlog.get_logger(__name__)
 
 SPENT_PREFIX = "pg:refresh:spent:"
+CANNOT_REFRESH = "sessions cannot be refreshed right now; sign in again"
 
 
 @dataclass(frozen=True)
@@ -52,16 +53,13 @@ class Sessions:
     def read_refresh(self, token: str) -> RefreshClaims:
         return read_refresh(token, self.secret)
 
-    async def spend(self, claims: RefreshClaims) -> None:
-        """Mark a refresh token used; Unauthenticated when it was used before."""
+    async def spend(self, claims: RefreshClaims) -> bool:
+        """Mark a refresh token used: True the first time, False when it was used before.
+        Unauthenticated while Redis does not answer (failing closed)."""
         ttl_s = max(1, claims.expires_at + LEEWAY_S - int(time.time()))
         try:
             first_use = await self.cache.set(SPENT_PREFIX + claims.token_id, 1, nx=True, ex=ttl_s)
-        except REDIS_ERRORS as error:
-            log.warning("spent refresh tokens are not remembered: the cache does not answer",
-                        error=str(error))  # fmt: skip
-            return
-        if not first_use:
-            raise Unauthenticated(
-                "this refresh token was used already (each works once); sign in again"
-            )
+        except (aioredis.RedisError, OSError) as error:  # away, or refusing writes
+            log.warning("a session was not refreshed: the cache does not answer", error=str(error))
+            raise Unauthenticated(CANNOT_REFRESH) from None
+        return bool(first_use)

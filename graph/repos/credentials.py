@@ -3,7 +3,8 @@ user with a password, found by the user's id and joined to nothing.
 
 The hash lives apart from the `User` node, so that no read of users can return it, and only
 sealed (`accounts/seal.py`): analysts' queries and store dumps see ciphertext. `generation`
-counts password changes; refresh tokens carry it, and one issued under an older generation is
+counts password changes (and refresh tokens used twice: `Accounts.refresh` then moves it on
+over the same hash); refresh tokens carry it, and one issued under an older generation is
 refused. A user without a credential (made by `pingraph user create`, or the demo data) has
 generation 0 and no password. A new user's credential is written with the user, by
 `UserRepo.create`. These writes change nothing anyone can read, so they publish no event.

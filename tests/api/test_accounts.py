@@ -1,10 +1,12 @@
 """Password accounts through the API: signUp, signIn, refreshSession, changePassword and
-signInAsDemo, the throttle on failed sign-ins, and what analysts can see of a password."""
+signInAsDemo, the throttle on sign-ins, and what analysts can see of a password."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -16,15 +18,19 @@ import pytest
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 from pydantic import SecretStr
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
 
 from accounts.passwords import needs_rehash
-from accounts.throttle import SignInThrottle
+from accounts.throttle import SignInThrottle, address_key
 from domain.identity import Role
 from graph.repos import Repositories
+from schema.build import MAX_BATCH
 from server.services import Services
 from server.settings import Env, Settings
 from tests.api.test_media import post_media
+from tests.server.test_cache_outage import RedisProcess
 from tests.utils import images as samples
 from tests.utils.apps import client_of, running
 from tests.utils.factories import make_board, make_user, unique_handle
@@ -44,6 +50,7 @@ CHANGE = f"""mutation($c: String!, $n: String!) {{
   changePassword(currentPassword: $c, newPassword: $n) {{ {SESSION} }} }}"""
 DEMO = f"mutation {{ signInAsDemo {{ {SESSION} }} }}"
 ME = "{ me { id handle } }"
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 async def sign_up(api: Api, handle: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -55,6 +62,14 @@ async def sign_up(api: Api, handle: str | None = None, **extra: Any) -> dict[str
 async def me(api: Api, token: str) -> dict[str, Any]:
     found: dict[str, Any] = (await api.data(ME, token=token))["me"]
     return found
+
+
+async def away_from_a_window_end(period_s: int = 15 * 60, margin_s: float = 30) -> None:
+    """Sign-in attempts are counted in fixed windows (the time divided by the period): a test
+    that counts up to a limit must not straddle a window's end."""
+    left = period_s - time.time() % period_s
+    if left < margin_s:
+        await asyncio.sleep(left + 0.5)
 
 
 async def test_sign_up_then_me_with_the_token(
@@ -143,6 +158,7 @@ async def test_failed_sign_ins_throttle_the_handle_even_for_the_right_password(
 ) -> None:
     handle = (await sign_up(api))["user"]["handle"]
     other = (await sign_up(api))["user"]["handle"]
+    await away_from_a_window_end()
     for _ in range(5):
         assert code(await api.error(SIGN_IN, {"h": handle, "p": "not it at all"})) == (
             "UNAUTHENTICATED"
@@ -162,11 +178,27 @@ async def test_refresh_rotates_and_gives_a_working_session(api: Api) -> None:
     assert second["refreshToken"] != first["refreshToken"]
     assert second["user"]["id"] == first["user"]["id"]
     assert (await me(api, second["token"]))["id"] == first["user"]["id"]
-    spent = await api.error(REFRESH, {"r": first["refreshToken"]})
-    assert code(spent) == "UNAUTHENTICATED"
-    assert "used already" in spent["message"]
     third = (await api.data(REFRESH, {"r": second["refreshToken"]}))["refreshSession"]
     assert (await me(api, third["token"]))["id"] == first["user"]["id"]
+
+
+async def test_reusing_a_refresh_token_ends_every_session(api: Api) -> None:
+    first = await sign_up(api)
+    handle = first["user"]["handle"]
+    other_device = (await api.data(SIGN_IN, {"h": handle, "p": PASSWORD}))["signIn"]
+    # The user refreshes A and gets B; A turns up again (stolen): one of the two is a thief.
+    second = (await api.data(REFRESH, {"r": first["refreshToken"]}))["refreshSession"]
+    reused = await api.error(REFRESH, {"r": first["refreshToken"]})
+    assert code(reused) == "UNAUTHENTICATED"
+    assert "ended because its refresh token was used twice" in reused["message"]
+    # Whoever holds B, and every other session of the user, must sign in again.
+    for ended in (second, other_device):
+        refused = await api.error(REFRESH, {"r": ended["refreshToken"]})
+        assert code(refused) == "UNAUTHENTICATED"
+        assert "this session has ended" in refused["message"]
+    # Ended, not locked: signing in starts a session that refreshes.
+    again = (await api.data(SIGN_IN, {"h": handle, "p": PASSWORD}))["signIn"]
+    assert (await api.data(REFRESH, {"r": again["refreshToken"]}))["refreshSession"]["token"]
 
 
 async def test_refresh_and_access_tokens_are_not_interchangeable(
@@ -206,7 +238,7 @@ async def test_change_password_ends_earlier_sessions(api: Api) -> None:
     for earlier in (first, second):
         refused = await api.error(REFRESH, {"r": earlier["refreshToken"]})
         assert code(refused) == "UNAUTHENTICATED"
-        assert "password was changed" in refused["message"]
+        assert "the password was changed" in refused["message"]
     assert (await api.data(REFRESH, {"r": changed["refreshToken"]}))["refreshSession"]
 
 
@@ -288,7 +320,8 @@ async def test_the_generated_password_key_is_private(settings: Settings, app: ob
 
 
 async def test_the_throttle_is_off_while_redis_is_away() -> None:
-    unreachable = aioredis.Redis(port=free_port(), socket_connect_timeout=1)
+    # As the app's client: no retries (redis-py's default backs off for seconds).
+    unreachable = aioredis.Redis(port=free_port(), socket_connect_timeout=1, retry=NO_RETRY)
     throttle = SignInThrottle(
         unreachable,
         failures_per_handle="1/minute",
@@ -298,12 +331,216 @@ async def test_the_throttle_is_off_while_redis_is_away() -> None:
     try:
         with capture_logs() as logs:
             for _ in range(3):
-                await throttle.failed_sign_in("someone", "192.0.2.1")
-                await throttle.check_sign_in("someone", "192.0.2.1")
+                await (await throttle.reserve_sign_in("someone", "192.0.2.1")).release()
+                await throttle.reserve_sign_in("someone", "192.0.2.1")
                 await throttle.count_sign_up("192.0.2.1")
     finally:
         await unreachable.aclose()
     assert any("throttle is off" in entry["event"] for entry in logs)
+
+
+async def test_refresh_fails_closed_while_redis_is_away(settings: Settings, tmp_path: Path) -> None:
+    cache_server = RedisProcess(tmp_path)
+    cache_server.start()
+    own = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{cache_server.port}/0"})
+    try:
+        async with running(own) as app, client_of(app) as http:
+            api = Api(http, own)
+            session = await sign_up(api)
+            cache_server.stop()
+            # Spent tokens cannot be remembered, so none is taken: a replay must not pass.
+            refused = await api.error(REFRESH, {"r": session["refreshToken"]})
+            assert code(refused) == "UNAUTHENTICATED"
+            assert refused["message"] == "sessions cannot be refreshed right now; sign in again"
+            # Signing in still works, unthrottled (with a warning).
+            with capture_logs() as logs:
+                handle = session["user"]["handle"]
+                signed_in = await api.data(SIGN_IN, {"h": handle, "p": PASSWORD})
+            assert signed_in["signIn"]["user"]["id"] == session["user"]["id"]
+            assert any("throttle is off" in entry["event"] for entry in logs)
+    finally:
+        cache_server.stop()
+
+
+# --- counting sign-in attempts -------------------------------------------------------------
+
+
+async def test_concurrent_wrong_passwords_are_counted_exactly(api: Api) -> None:
+    """Strawberry runs a batch's operations concurrently: each attempt is counted when it
+    begins, so the limit (5, the default) holds however many arrive at once."""
+    handle = (await sign_up(api))["user"]["handle"]
+    await away_from_a_window_end()
+    batch = [
+        {"query": SIGN_IN, "variables": {"h": handle, "p": f"guess number {n}"}}
+        for n in range(MAX_BATCH)
+    ]
+    response = await api.http.post("/graphql", json=batch)
+    assert response.status_code == 200, response.text
+    codes = [code(answer["errors"][0]) for answer in response.json()]
+    assert sorted(codes) == ["RATE_LIMITED"] * (MAX_BATCH - 5) + ["UNAUTHENTICATED"] * 5
+    refused = await api.error(SIGN_IN, {"h": handle, "p": PASSWORD})
+    assert code(refused) == "RATE_LIMITED"
+    assert "too many failed sign-ins for this handle from this address" in refused["message"]
+
+
+async def test_parallel_requests_are_counted_exactly(api: Api) -> None:
+    handle = (await sign_up(api))["user"]["handle"]
+    await away_from_a_window_end()
+    attempts = [api.post(SIGN_IN, {"h": handle, "p": f"guess {n}"}) for n in range(8)]
+    answers = await asyncio.gather(*attempts)
+    codes = sorted(code(answer.json()["errors"][0]) for answer in answers)
+    assert codes == ["RATE_LIMITED"] * 3 + ["UNAUTHENTICATED"] * 5
+    assert code(await api.error(SIGN_IN, {"h": handle, "p": PASSWORD})) == "RATE_LIMITED"
+
+
+async def test_failures_from_one_address_do_not_lock_out_another(app: Any, api: Api) -> None:
+    handle = (await sign_up(api))["user"]["handle"]
+    await away_from_a_window_end()
+    async with (
+        client_of(app, client=("192.0.2.21", 1)) as guesser_http,
+        client_of(app, client=("192.0.2.22", 1)) as owner_http,
+    ):
+        guesser, owner = Api(guesser_http, api_settings(app)), Api(owner_http, api_settings(app))
+        for _ in range(5):
+            assert (await guesser.error(SIGN_IN, {"h": handle, "p": "a guess"}))["message"] == WRONG
+        held = await guesser.error(SIGN_IN, {"h": handle, "p": PASSWORD})
+        assert code(held) == "RATE_LIMITED"
+        assert "for this handle from this address" in held["message"]
+        assert (await owner.data(SIGN_IN, {"h": handle, "p": PASSWORD}))["signIn"]["token"]
+        # The owner's own mistakes are counted apart.
+        assert code(await owner.error(SIGN_IN, {"h": handle, "p": "a typo"})) == "UNAUTHENTICATED"
+
+
+async def test_a_successful_sign_in_gives_its_attempt_back(api: Api) -> None:
+    handle = (await sign_up(api))["user"]["handle"]
+    await away_from_a_window_end()
+    for _ in range(4):
+        assert code(await api.error(SIGN_IN, {"h": handle, "p": "wrong"})) == "UNAUTHENTICATED"
+    assert (await api.data(SIGN_IN, {"h": handle, "p": PASSWORD}))["signIn"]["token"]
+    assert code(await api.error(SIGN_IN, {"h": handle, "p": "wrong"})) == "UNAUTHENTICATED"
+    # Five failures now, and only failures: the sixth attempt is refused.
+    assert code(await api.error(SIGN_IN, {"h": handle, "p": PASSWORD})) == "RATE_LIMITED"
+
+
+async def test_a_wrong_current_password_counts_as_a_failed_sign_in(api: Api) -> None:
+    session = await sign_up(api)
+    handle, token = session["user"]["handle"], session["token"]
+    await away_from_a_window_end()
+    for _ in range(2):  # a right one gives its attempt back
+        new = await api.data(CHANGE, {"c": PASSWORD, "n": PASSWORD + "!"}, token=token)
+        token = new["changePassword"]["token"]
+        new = await api.data(CHANGE, {"c": PASSWORD + "!", "n": PASSWORD}, token=token)
+        token = new["changePassword"]["token"]
+    for _ in range(5):
+        wrong = await api.error(CHANGE, {"c": "not it", "n": "whatever it is"}, token=token)
+        assert code(wrong) == "BAD_USER_INPUT"
+    held = await api.error(CHANGE, {"c": PASSWORD, "n": "whatever it is"}, token=token)
+    assert code(held) == "RATE_LIMITED"
+    assert code(await api.error(SIGN_IN, {"h": handle, "p": PASSWORD})) == "RATE_LIMITED"
+
+
+def api_settings(app: Any) -> Settings:
+    found: Settings = app.state.settings
+    return found
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("::1", "::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # IPv4 on a dual-stack socket
+        ("192.0.2.7", "192.0.2.7"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_an_ipv6_address_is_counted_by_its_64_network(address: str, counted_as: str) -> None:
+    assert address_key(address) == counted_as
+
+
+async def test_counter_keys() -> None:
+    never_used = aioredis.Redis(port=free_port())
+    throttle = SignInThrottle(
+        never_used,
+        failures_per_handle="5/15 minutes",
+        failures_per_address="20/15 minutes",
+        sign_ups_per_address="10/hour",
+    )
+    await never_used.aclose()
+    now = 1_000 * 900 + 10.0  # 10 s into window 1000
+    pair, anywhere, address = throttle.counters(" Ada Lovelace! ", "2001:db8::1", now)
+    same = throttle.counters("ada lovelace!", "2001:db8::ffff:1", now + 800)
+    assert [c.key for c in same] == [pair.key, anywhere.key, address.key]
+    for counter in (pair, anywhere, address):
+        assert counter.key.startswith("pingraph:accounts:sign-in:")
+        assert counter.key.endswith(":1000")
+        assert "ada" not in counter.key.lower()  # the handle is hashed
+        assert counter.window_end == 1_001 * 900
+    assert address.key == "pingraph:accounts:sign-in:address:2001:db8::/64:1000"
+    assert "2001:db8::/64" in pair.key
+    assert (pair.item.amount, anywhere.item.amount, address.item.amount) == (5, 50, 20)
+    assert pair.item.get_expiry() == anywhere.item.get_expiry() == 15 * 60
+    later = throttle.counters("ada lovelace!", "2001:db8:0:1::1", now + 900)
+    assert later[1].key.endswith(":1001")
+    assert later[2].key == "pingraph:accounts:sign-in:address:2001:db8:0:1::/64:1001"
+
+
+TIGHT_LIMITS = {
+    "sign_in_failures_per_handle": "1/15 minutes",  # from anywhere: 10
+    "sign_in_failures_per_address": "3/15 minutes",
+}
+
+
+@pytest.fixture
+async def tight_app(settings: Settings) -> AsyncIterator[Any]:
+    async with running(settings.model_copy(update=TIGHT_LIMITS)) as app:
+        yield app
+
+
+async def test_a_handle_and_an_address_have_counters_of_their_own(tight_app: Any) -> None:
+    settings = api_settings(tight_app)
+    async with client_of(tight_app, client=("198.18.0.1", 1)) as http:
+        handle = (await sign_up(Api(http, settings)))["user"]["handle"]
+
+    async def sign_in(address: str, password: str) -> dict[str, Any]:
+        async with client_of(tight_app, client=(address, 1)) as http:
+            answer = await Api(http, settings).post(SIGN_IN, {"h": handle, "p": password})
+            body: dict[str, Any] = answer.json()
+            return body
+
+    def refusal(body: dict[str, Any]) -> str:
+        [error] = body["errors"]
+        assert code(error) == "RATE_LIMITED", error
+        message: str = error["message"]
+        return message
+
+    await away_from_a_window_end()
+    assert (await sign_in("198.18.1.1", "wrong"))["errors"][0]["message"] == WRONG
+    # Refused attempts are no guesses: they do not use up the handle's count from anywhere.
+    for _ in range(20):
+        held = refusal(await sign_in("198.18.1.1", "wrong"))
+        assert "for this handle from this address: at most 1 per 15 minute" in held
+    assert (await sign_in("198.18.1.2", PASSWORD))["data"]["signIn"]["token"]
+    # Guessing from many addresses: ten times the per-handle limit, then nobody gets in.
+    for n in range(2, 11):
+        assert (await sign_in(f"198.18.2.{n}", "wrong"))["errors"][0]["message"] == WRONG
+    held = refusal(await sign_in("198.18.3.1", PASSWORD))
+    assert "too many failed sign-ins for this handle: at most 10 per 15 minute" in held
+
+    # An IPv6 client has its /64: every address in it shares one budget (3), whatever handles.
+    async def guess(address: str) -> dict[str, Any]:
+        async with client_of(tight_app, client=(address, 1)) as http:
+            variables = {"h": unique_handle("nobody"), "p": PASSWORD}
+            body: dict[str, Any] = (await Api(http, settings).post(SIGN_IN, variables)).json()
+            return body
+
+    for n in range(1, 4):
+        assert (await guess(f"2001:db8:77:1::{n}"))["errors"][0]["message"] == WRONG
+    assert "for this address" in refusal(await guess("2001:db8:77:1:ffff:ffff:ffff:ffff"))
+    assert (await guess("2001:db8:77:2::1"))["errors"][0]["message"] == WRONG
 
 
 # --- the development's quick sign-in, and a production app ---------------------------------
@@ -371,6 +608,7 @@ async def test_production_refuses_quick_sign_in_and_counts_per_address(prod_app:
         assert refreshed["refreshSession"]["user"]["id"] == first["user"]["id"]
         assert code(await api.error(REFRESH, {"r": first["refreshToken"]})) == ("UNAUTHENTICATED")
         # Failed sign-ins, per address, whichever handles they name.
+        await away_from_a_window_end()
         for _ in range(3):
             failed = await api.error(SIGN_IN, {"h": unique_handle("guess"), "p": PASSWORD})
             assert failed["message"] == WRONG
