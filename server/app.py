@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, prepare: Prepare | None = None) -> Starlet
             Route("/media/{key}/{size}", media_routes.serve, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),  # subscriptions
-            *web.routes(settings.media_url, dev=settings.is_dev, web_dir=settings.web_dir),
+            *web.routes(dev=settings.is_dev, web_dir=settings.web_dir),
         ],
         middleware=[Middleware(RequestMiddleware, metrics=metrics)],
         lifespan=lifespan,

@@ -33,3 +33,19 @@ def test_unknown_paths_are_404_and_not_the_app(web_server: WebServer) -> None:
 def test_home_renders_without_errors(page: Page) -> None:
     page.goto("/")
     page.locator("header").first.wait_for(state="visible")
+
+
+def test_the_page_is_only_served_with_its_headers(web_server: WebServer) -> None:
+    response = httpx.get(f"{web_server.url}/web/index.html")
+    assert response.status_code == 308
+    assert response.headers["location"] == "/"
+
+
+def test_modules_are_compressed_and_revalidated(web_server: WebServer) -> None:
+    response = httpx.get(f"{web_server.url}/web/app/main.js", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["cache-control"] == "no-cache"
+    etag = response.headers["etag"]
+    again = httpx.get(f"{web_server.url}/web/app/main.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304

@@ -17,13 +17,13 @@ let refusedToken = null; // the server said no to it: refresh even though it loo
 export const SESSION_FIELDS = `token refreshToken expiresAt user { id handle displayName }`;
 
 export async function gql(query, variables = {}) {
-  const body = await post(query, variables, await accessToken());
-  const error = body.errors?.[0];
-  if (error?.extensions?.code === "UNAUTHENTICATED" && currentSession()) {
-    // Expired early (the clock was off) or refused: one refresh, then one retry.
+  const { status, body } = await post(query, variables, await accessToken());
+  // A 401 is about the token itself (expired early, the clock was off, or revoked): one
+  // refresh, then one retry. A field's UNAUTHENTICATED (a wrong password) is not retried.
+  if (status === 401 && currentSession()) {
     refusedToken = currentSession().token;
     const token = await refreshNow();
-    if (token) return unwrap(await post(query, variables, token));
+    if (token) return unwrap((await post(query, variables, token)).body);
   }
   return unwrap(body);
 }
@@ -42,7 +42,7 @@ async function post(query, variables, token) {
     throw new ApiError("Cannot reach pingraph. Check your connection and try again.", "UNAVAILABLE");
   }
   try {
-    return await response.json();
+    return { status: response.status, body: await response.json() };
   } catch {
     throw new ApiError(`The server answered ${response.status} without a GraphQL body.`);
   }
@@ -80,12 +80,17 @@ async function refreshOnce() {
   }
   // Another tab may have refreshed while this one waited for the lock.
   if (session.expiresAt - Date.now() > REFRESH_MARGIN_MS && session.token !== refusedToken) return session.token;
-  const body = await post(
+  const { body } = await post(
     `mutation Refresh($refreshToken: String!) { refreshSession(refreshToken: $refreshToken) { ${SESSION_FIELDS} } }`,
     { refreshToken: session.refreshToken },
     null,
   );
-  if (body.errors || !body.data) {
+  const error = body.errors?.[0];
+  if (error && error.extensions?.code !== "UNAUTHENTICATED") {
+    // The server could not refresh now (down, busy): the session stays, the request fails.
+    throw new ApiError(error.message, error.extensions?.code);
+  }
+  if (error) {
     if (currentSession()?.refreshToken === session.refreshToken) clearSession();
     return currentSession()?.token ?? null;
   }

@@ -35,7 +35,15 @@ export function Failure({ error, retry }) {
 }
 
 export function Loading({ what = "Loading…" }) {
-  return html`<p class="muted" aria-live="polite">${what}</p>`;
+  useEffect(() => announce(what), [what]);
+  return html`<p class="muted">${what}</p>`;
+}
+
+// Screen readers read out changes to a live region that was already on the page, not one
+// that arrives with its text: the shell keeps one (#announcer) for messages like "Loading".
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  if (region) region.textContent = text;
 }
 
 // Signing in is needed for this page: say so, with a way there and back.

@@ -33,7 +33,7 @@ export function FollowButton({ kind, id, following, followers, name, session }) 
   };
   return html`<span class="row">
     <button class=${state.following ? "button" : "button primary"} aria-pressed=${state.following}
-      aria-label=${`${state.following ? "Following" : "Follow"} ${name}`} disabled=${busy} onClick=${flip}>
+      aria-label=${`Follow ${name}`} disabled=${busy} onClick=${flip}>
       ${state.following ? "Following" : "Follow"}</button>
     <span class="muted">${state.followers} ${state.followers === 1 ? "follower" : "followers"}</span>
     ${error && html`<span class="error" role="alert">${error.message}</span>`}

@@ -46,7 +46,7 @@ export function useSession() {
 function Header({ session, where }) {
   const count = useUnreadCount(session);
   const [query, setQuery] = useState(where.path === "/search" ? where.query.get("q") || "" : "");
-  useEffect(() => setQuery(where.path === "/search" ? where.query.get("q") || "" : ""), [where.href]);
+  useEffect(() => setQuery(where.path === "/search" ? where.query.get("q") || "" : ""), [where.page]);
   const current = (path) => (where.path === path ? "page" : undefined);
   const search = (event) => {
     event.preventDefault();
@@ -137,12 +137,13 @@ function App() {
       observer.disconnect();
       clearTimeout(stop);
     };
-  }, [where.href]);
+  }, [where.page]);
   return html`
     <${Header} session=${session} where=${where} />
+    <div id="announcer" class="visually-hidden" aria-live="polite"></div>
     <main id="content" ref=${main} tabindex="-1">
-      <${ErrorBoundary} key=${where.href}>
-        <${Page} key=${where.href} params=${found?.params || {}} query=${where.query} session=${session} />
+      <${ErrorBoundary} key=${where.page}>
+        <${Page} key=${where.page} params=${found?.params || {}} query=${where.query} session=${session} />
       </${ErrorBoundary}>
     </main>`;
 }

@@ -13,16 +13,27 @@ export function navigate(url, { replace = false } = {}) {
   changed(0);
 }
 
-window.addEventListener("popstate", (event) => changed(event.state?.scrollY ?? 0));
+// A link to "#content" (the skip link) changes only the hash: the page stays as it is.
+window.addEventListener("popstate", (event) => {
+  if (pageOf(location) !== shown) changed(event.state?.scrollY ?? 0);
+});
+
+let shown = pageOf(location);
+
+function pageOf(where) {
+  return where.pathname + where.search;
+}
 
 function changed(scrollY) {
+  shown = pageOf(location);
   for (const listener of listeners) listener(currentLocation());
   // After the new page rendered (from the client cache when it was seen recently).
   requestAnimationFrame(() => requestAnimationFrame(() => window.scrollTo(0, scrollY)));
 }
 
 function currentLocation() {
-  return { path: location.pathname, query: new URLSearchParams(location.search), href: location.href };
+  // `page` (path and query) names the page; the hash does not.
+  return { path: location.pathname, query: new URLSearchParams(location.search), page: pageOf(location) };
 }
 
 export function useLocation() {
@@ -63,8 +74,12 @@ export function match(routes, path) {
     );
     const found = path.match(regex);
     if (found) {
-      const params = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(found[i + 1])]));
-      return { page, params };
+      try {
+        const params = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(found[i + 1])]));
+        return { page, params };
+      } catch {
+        return null; // a malformed escape such as %E0: no page has that address
+      }
     }
   }
   return null;

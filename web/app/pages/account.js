@@ -36,10 +36,16 @@ function useAccountForm(mutation, fields) {
   return { values, error, busy, submit, input, run };
 }
 
-// Only a path on this site: `?next=https://elsewhere` must not send anyone away.
+// Only a page of this site: `?next=https://elsewhere` (or `//elsewhere`, `/\\elsewhere`)
+// must not send anyone away.
 function nextPage() {
   const next = new URLSearchParams(location.search).get("next") || "/";
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  try {
+    const url = new URL(next, location.origin);
+    return url.origin === location.origin ? url.pathname + url.search : "/";
+  } catch {
+    return "/";
+  }
 }
 
 export function SignInPage() {

@@ -50,6 +50,9 @@ function CreateForm() {
           { name: fields.newBoard.trim() },
         );
         target = created.createBoard.id;
+        // If what follows fails, trying again uses this board rather than making another.
+        setFields((now) => ({ ...now, boardId: target }));
+        boards.reload();
       }
       setStep("Creating the pin…");
       const input = { title: fields.title.trim(), boardId: target, imageKey: stored.imageKey };

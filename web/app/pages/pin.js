@@ -85,6 +85,7 @@ function SaveToBoard({ pin }) {
   const [status, setStatus] = useState(null);
   const [failure, setFailure] = useState(null);
   const [busy, setBusy] = useState(false);
+  const made = useRef(null);
   if (error) return html`<${Failure} error=${error} retry=${reload} />`;
   if (!data) return html`<${Loading} what="Loading your boards…" />`;
   const boards = data.me?.boards.edges.map((edge) => edge.node) || [];
@@ -95,7 +96,7 @@ function SaveToBoard({ pin }) {
     setBusy(true);
     setFailure(null);
     try {
-      let board = boards.find((b) => b.id === chosen);
+      let board = boards.find((b) => b.id === chosen) || (made.current?.id === chosen ? made.current : null);
       if (!board) {
         if (!newName.trim()) throw new Error("Name the new board first.");
         const created = await gql(
@@ -103,6 +104,10 @@ function SaveToBoard({ pin }) {
           { name: newName.trim() },
         );
         board = created.createBoard;
+        // Trying again after a failed save uses this board rather than making another.
+        made.current = board;
+        setBoardId(board.id);
+        reload();
       }
       await gql(`mutation Save($pinId: ID!, $boardId: ID!) { savePin(pinId: $pinId, boardId: $boardId) { id saveCount } }`, {
         pinId: pin.id,
@@ -194,7 +199,7 @@ function RegionSearch({ pin, session }) {
     </div>
     ${image && session && html`<div class="row" style="margin-top: .75rem">
       <button class="button" aria-pressed=${selecting} onClick=${() => { setSelecting(!selecting); setRegion(null); }}>
-        ${selecting ? "Cancel region" : "Select a region"}</button>
+        Select a region</button>
       ${selecting && html`<button class="button primary" disabled=${!region || region.width < 8 || region.height < 8}
         onClick=${() => search(region)}>Search this region</button>`}
       ${!selecting && html`<button class="button" onClick=${() => search(null)}>Find similar images</button>`}
