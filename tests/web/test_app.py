@@ -118,13 +118,16 @@ def test_sign_up_then_scroll_the_feed_until_a_second_page_loads(pages: Pages) ->
     ids = cards.evaluate_all("cards => cards.map(card => card.dataset.pinId)")
     assert len(ids) == len(set(ids)), "a pin shown twice across pages"
 
-    # Back from a close-up: both pages come from the client's cache, scrolled where they were.
+    # Back from a close-up: both pages come from the client's cache, scrolled where they were
+    # (where the card was in view to be clicked).
+    opened = cards.nth(PAGE_SIZE)
+    opened.scroll_into_view_if_needed()
     scrolled = page.evaluate("window.scrollY")
     assert scrolled > 0
     feed_requests: list[str] = []
     page.on("request", lambda request: feed_requests.append(request.url)
             if "HomeFeed" in (request.post_data or "") else None)  # fmt: skip
-    cards.nth(PAGE_SIZE).click()
+    opened.click()
     page.wait_for_url("**/pin/*")
     page.go_back()
     page.wait_for_url(re.compile(r"/$"))
