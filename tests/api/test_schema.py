@@ -27,8 +27,8 @@ def test_committed_sdl_matches_the_schema() -> None:
 
 
 def test_schema_honours_the_design_contract() -> None:
-    """Every type, field, argument (with its default) and enum value of DESIGN.md is there,
-    with the same type; the schema may add more."""
+    """Every type, field, argument (with its default) and enum value of the design contract
+    (design_contract.graphql) is there, with the same type; the schema may add more."""
     ours = build_schema(dev=True)._schema
     design = build_ast_schema(parse(DESIGN.read_text()))
     for name, wanted in design.type_map.items():
