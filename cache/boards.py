@@ -3,7 +3,9 @@
 Keys are versioned: every write that touches a board increments `pg:bv:<board>` before the
 writer gets its answer, so the next reader, on any connection, asks for a key that does not
 exist yet and rebuilds it. Nothing is ever read stale; old versions expire. Secret boards are
-cached only under a key scoped to their owner.
+cached only under a key scoped to one member (the owner or a collaborator), and a page is
+read only once the board has been found visible to that viewer, so a removed collaborator
+never reaches one; membership changes move the board's version on too.
 
 Each process also keeps the pages it decoded, by the same versioned key: a signed-in board
 page then costs one Redis round trip (the versions) and no decoding. A page holds its board
@@ -81,7 +83,7 @@ class BoardVersions:
                         "answers again", error=str(error))  # fmt: skip
 
     async def key(self, board: Board, viewer: str | None) -> str:
-        scope = "pub" if board.privacy is Privacy.PUBLIC else f"own:{viewer}"
+        scope = "pub" if board.privacy is Privacy.PUBLIC else f"mem:{viewer}"
         return await self.scoped_key(board.id, scope)
 
     async def scoped_key(self, board_id: str, scope: str) -> str:

@@ -94,8 +94,11 @@ def feed_refresh(feeds: FeedCache) -> Consumer[Event]:
     async def handle(event: Event) -> None:
         if event.actor and event.type not in NOT_FEED_SIGNALS:
             await feeds.refresh(event.actor)
+        if event.user and event.user != event.actor and event.type in MEMBERSHIP_CHANGES:
+            await feeds.refresh(event.user)  # a removed collaborator's boards changed
 
     return Consumer("feeds", handle)
 
 
 NOT_FEED_SIGNALS = frozenset({EventType.IMAGE_STORED, EventType.USER_CREATED})
+MEMBERSHIP_CHANGES = frozenset({EventType.COLLABORATOR_ADDED, EventType.COLLABORATOR_REMOVED})

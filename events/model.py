@@ -30,6 +30,14 @@ class EventType(StrEnum):
     TOPIC_UNFOLLOWED = "TopicUnfollowed"
     IMAGE_STORED = "ImageStored"
     ENGAGEMENT_RECORDED = "EngagementRecorded"
+    BOARD_INVITED = "BoardInvited"  # board, user: the invitee
+    BOARD_INVITE_DECLINED = "BoardInviteDeclined"  # board, user: the invitee
+    COLLABORATOR_ADDED = "CollaboratorAdded"  # board, user: who accepted an invite
+    COLLABORATOR_REMOVED = "CollaboratorRemoved"  # board, user: removed, withdrawn or left
+    PIN_COMMENTED = "PinCommented"  # pin, comment
+    COMMENT_DELETED = "CommentDeleted"  # pin, comment
+    PIN_REACTED = "PinReacted"  # a new or a changed reaction
+    PIN_UNREACTED = "PinUnreacted"
     # Not a write: published first after events were lost while Redis was away, so that
     # consumers rebuild what they derive (the walk graph) instead of trusting the stream.
     EVENTS_LOST = "EventsLost"
@@ -43,10 +51,11 @@ class Event:
     actor: str = ""
     pin: str = ""
     board: str = ""
-    user: str = ""  # a followed user
+    user: str = ""  # a followed user; a board's invitee or collaborator
     topic: str = ""  # a topic name
     image: str = ""  # an image key
     boards: tuple[str, ...] = ()  # every board a deleted pin left, secret ones included
+    comment: str = ""  # a comment's id
     id: str = field(default_factory=new_id)
     at: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
 
@@ -61,7 +70,7 @@ class Event:
         values = {
             "id": self.id, "type": self.type.value, "actor": self.actor, "pin": self.pin,
             "board": self.board, "user": self.user, "topic": self.topic, "image": self.image,
-            "boards": ",".join(self.boards), "at": str(self.at),
+            "boards": ",".join(self.boards), "comment": self.comment, "at": str(self.at),
         }  # fmt: skip
         return {key: value for key, value in values.items() if value}
 
@@ -78,6 +87,7 @@ class Event:
             topic=values.get("topic", ""),
             image=values.get("image", ""),
             boards=tuple(boards.split(",")) if boards else (),
+            comment=values.get("comment", ""),
             id=values["id"],
             at=int(values["at"]),
         )
@@ -86,4 +96,5 @@ class Event:
 BOARD_PAGE_CHANGES = frozenset({
     EventType.PIN_CREATED, EventType.PIN_SAVED, EventType.PIN_UNSAVED,
     EventType.BOARD_UPDATED, EventType.BOARD_DELETED,
+    EventType.COLLABORATOR_ADDED, EventType.COLLABORATOR_REMOVED,
 })  # fmt: skip

@@ -31,6 +31,8 @@ SAVED_TO_WRONG_ENDS = _wrong_ends("SAVED_TO", ["Pin"], ["Board"])
 TAGGED_WRONG_ENDS = _wrong_ends("TAGGED", ["Pin"], ["Topic"])
 ABOUT_WRONG_ENDS = _wrong_ends("ABOUT", ["Board"], ["Topic"])
 FOLLOWS_WRONG_ENDS = _wrong_ends("FOLLOWS", ["User"], ["User", "Board", "Topic"])
+COLLABORATES_ON_WRONG_ENDS = _wrong_ends("COLLABORATES_ON", ["User"], ["Board"])
+INVITED_TO_WRONG_ENDS = _wrong_ends("INVITED_TO", ["User"], ["Board"])
 BOARDS_WITHOUT_ONE_OWNER = f"""
 MATCH (b:Board)
 OPTIONAL MATCH (o)-[:OWNS]->(b)
@@ -47,6 +49,18 @@ WHERE creators <> 1 OR NOT p.creatorId IN ids
 RETURN count(p) AS n,
        collect(p.id + ' has ' + toString(creators) + ' creators')[0..{EXAMPLES}] AS examples
 """
+# `Board.memberIds` repeats the ids at the other end of the board's COLLABORATES_ON edges.
+BOARD_MEMBER_IDS_OFF = f"""
+MATCH (b:Board)
+OPTIONAL MATCH (u)-[:COLLABORATES_ON]->(b)
+WITH b, collect(u.id) AS ids
+WITH b, ids, coalesce(b.memberIds, []) AS listed
+WHERE size(ids) <> size(listed) OR any(x IN listed WHERE NOT x IN ids)
+   OR any(x IN ids WHERE NOT x IN listed)
+RETURN count(b) AS n,
+       collect(b.id + ' lists ' + toString(size(listed)) + ' of '
+               + toString(size(ids)) + ' collaborators')[0..{EXAMPLES}] AS examples
+"""
 
 RULES = (
     ("OWNS joins a user to a board", OWNS_WRONG_ENDS),
@@ -57,6 +71,9 @@ RULES = (
     ("FOLLOWS joins a user to a user, board or topic", FOLLOWS_WRONG_ENDS),
     ("every board has one owner", BOARDS_WITHOUT_ONE_OWNER),
     ("every pin has one creator, the one its creatorId names", PINS_WITHOUT_ONE_CREATOR),
+    ("COLLABORATES_ON joins a user to a board", COLLABORATES_ON_WRONG_ENDS),
+    ("INVITED_TO joins a user to a board", INVITED_TO_WRONG_ENDS),
+    ("a board's memberIds are its collaborators' ids", BOARD_MEMBER_IDS_OFF),
 )
 
 

@@ -3,8 +3,11 @@
 A notification names pins and boards that may have changed since it was recorded. When the
 inbox is read, a notification whose pin was deleted or is now hidden from the recipient, or
 whose board is now secret (and not theirs), is left out; so is each actor whose board has
-become secret. A notification left with no actor to show is left out whole. Counts follow the
-same rule, so an unread count never hints at something hidden.
+become secret. A board invite is shown while it stands, or while its board is visible to the
+recipient (public, or they accepted): a declined or withdrawn invite to a secret board, or a
+removed collaborator's, says nothing more about it. A notification left with no actor to
+show is left out whole. Counts follow the same rule, so an unread count never hints at
+something hidden.
 """
 
 from __future__ import annotations
@@ -59,10 +62,17 @@ class Inbox:
         board_ids = [b for n in found.values() for b in (n.board, *n.actor_boards) if b]
         pins = await self.repos.pins.get_many(pin_ids, recipient) if pin_ids else {}
         boards = await self.repos.boards.get_many(board_ids, recipient) if board_ids else {}
+        invites = [
+            n.board for n in found.values()
+            if n.kind is NotificationKind.BOARD_INVITE and n.board and n.board not in boards
+        ]  # fmt: skip
+        invited = await self.repos.collaborators.invited_to(invites, recipient)
         shown = {}
         for id_, n in found.items():
             saved = n.kind is NotificationKind.PIN_SAVED  # its board is each saver's own
-            if (n.pin and n.pin not in pins) or (n.board and not saved and n.board not in boards):
+            invite = n.kind is NotificationKind.BOARD_INVITE and n.board in invited
+            hidden_board = n.board not in boards and not invite
+            if (n.pin and n.pin not in pins) or (n.board and not saved and hidden_board):
                 continue
             actors = zip(n.actor_ids, n.actor_boards, n.actor_ats, strict=True)
             kept = [(a, b, at) for a, b, at in actors if not b or b in boards]

@@ -12,6 +12,9 @@ class NotificationKind(StrEnum):
     USER_FOLLOWED = "USER_FOLLOWED"  # someone followed you
     BOARD_FOLLOWED = "BOARD_FOLLOWED"  # someone followed a board you own
     NEW_PIN_IN_TOPIC = "NEW_PIN_IN_TOPIC"  # a new public pin in a topic you follow
+    BOARD_INVITE = "BOARD_INVITE"  # a board's owner invited you to collaborate
+    PIN_COMMENTED = "PIN_COMMENTED"  # someone commented on a pin you created
+    PIN_REACTED = "PIN_REACTED"  # someone reacted to a pin you created
 
 
 @dataclass(frozen=True)
@@ -105,4 +108,7 @@ def summary(kind: NotificationKind, actor_handles: list[str], actor_count: int) 
         NotificationKind.USER_FOLLOWED: f"{who} followed you",
         NotificationKind.BOARD_FOLLOWED: f"{who} followed your board",
         NotificationKind.NEW_PIN_IN_TOPIC: f"new pin from {who} in a topic you follow",
+        NotificationKind.BOARD_INVITE: f"{who} invited you to collaborate on a board",
+        NotificationKind.PIN_COMMENTED: f"{who} commented on your pin",
+        NotificationKind.PIN_REACTED: f"{who} reacted to your pin",
     }[kind]

@@ -3,6 +3,11 @@
 - PIN_SAVED: the pin's creator, when someone else saves it to a public board;
 - USER_FOLLOWED: the followed user; BOARD_FOLLOWED: the board's owner (boards one can follow
   are public);
+- PIN_COMMENTED, PIN_REACTED: the pin's creator, when someone else comments on it or reacts
+  to it (a new or changed reaction). The creator always sees their own pin, and these name
+  no board, so whichever board the actor saw the pin through stays unnamed;
+- BOARD_INVITE: the invitee, when a board's owner invites them (the board may be secret: the
+  inbox shows it only while the invite stands or the board is visible to them);
 - NEW_PIN_IN_TOPIC: followers of a new public pin's topics, fanned out in batches
   (`notifications/fanout.py`), one per pin, or one a day per topic for users who chose the
   digest.
@@ -15,6 +20,7 @@ hour, however many pins go viral at once. Recording is idempotent (see
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -82,6 +88,10 @@ class Rules:
                 await self.notify([row])
         elif event.type is EventType.PIN_CREATED:
             await self._pin_created(event)
+        elif event.type is EventType.BOARD_INVITED and event.user != event.actor:
+            await self._board_invited(event)
+        elif event.type in PIN_INTERACTIONS:
+            await self._pin_interaction(event, PIN_INTERACTIONS[event.type])
 
     async def _pin_saved(self, event: Event) -> None:
         public = await self.repos.boards.get_many([event.board], None)
@@ -92,6 +102,20 @@ class Rules:
             return
         row = self._new(event, NotificationKind.PIN_SAVED, pin.creator_id, event.pin)
         await self.notify([row])
+
+    async def _pin_interaction(self, event: Event, kind: NotificationKind) -> None:
+        creator = await self.repos.comments.creator_of_pin(event.pin)
+        if creator is None or creator == event.actor:
+            return
+        await self.notify([self._new(event, kind, creator, event.pin)])
+
+    async def _board_invited(self, event: Event) -> None:
+        if not await self.repos.collaborators.invited_to([event.board], event.user):
+            return  # declined, withdrawn or accepted already
+        row = self._new(event, NotificationKind.BOARD_INVITE, event.user, event.board)
+        # The actor acted on no board of their own the recipient must see: the inbox checks
+        # the invite itself (notifications/inbox.py).
+        await self.notify([dataclasses.replace(row, actor_board="")])
 
     async def _pin_created(self, event: Event) -> None:
         if event.pin not in await self.repos.pins.get_many([event.pin], None):
@@ -119,7 +143,7 @@ class Rules:
             actor=event.actor,
             at=event.at,
             actor_board=board,
-            pin=event.pin if kind is NotificationKind.PIN_SAVED else "",
+            pin=event.pin if kind in PIN_KINDS else "",
             board=board,
         )
 
@@ -193,6 +217,14 @@ class Rules:
                 pipe.expire(key, 7200)
             counts = (await pipe.execute())[::2]
         return {r for r, n in zip(recipients, counts, strict=True) if int(n) <= self.cap_per_hour}
+
+
+# Events about a pin that tell its creator, and the kind they tell.
+PIN_INTERACTIONS = {
+    EventType.PIN_COMMENTED: NotificationKind.PIN_COMMENTED,
+    EventType.PIN_REACTED: NotificationKind.PIN_REACTED,
+}
+PIN_KINDS = frozenset({NotificationKind.PIN_SAVED, *PIN_INTERACTIONS.values()})
 
 
 def _wanted(row: NewNotification, settings: NotificationSettings | None) -> bool:

@@ -19,6 +19,7 @@ from graph.repos import Repositories
 from media.service import ImageService
 from notifications.service import NotificationService
 from resolvers.loaders import Loaders
+from server.ratelimit import CommentLimits
 from visual.service import VisualSearch
 from walks.engine import WalkEngine
 
@@ -45,6 +46,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # When a long-lived connection's token runs out (an HTTP request's is checked as it comes).
     expires_at: float | None = None
+    # Limits on new comments per user (None: none, for tools that build a context).
+    comment_limits: CommentLimits | None = None
 
     def __post_init__(self) -> None:
         self.fresh_loaders()

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from graph.model import Board, Page, Pin, Topic, User
 from graph.repos import Repositories
+from graph.repos.comments import ReactionKind
 
 
 def _loader[K, V](
@@ -78,6 +79,21 @@ class Loaders:
         return _loader(self.repos.boards.follower_counts, 0)
 
     @cached_property
+    def board_collaborator_count(self) -> DataLoader[str, int]:
+        return _loader(self.repos.collaborators.member_counts, 0)
+
+    @cached_property
+    def board_member(self) -> DataLoader[str, bool]:
+        """Whether the viewer collaborates on each board (owners are not counted)."""
+        collaborators, viewer = self.repos.collaborators, self.viewer
+
+        async def member(ids: list[str]) -> dict[str, bool]:
+            found = await collaborators.member_of(ids, viewer)
+            return {id_: id_ in found for id_ in ids}
+
+        return _loader(member, False)
+
+    @cached_property
     def user_follower_count(self) -> DataLoader[str, int]:
         return _loader(self.repos.users.follower_counts, 0)
 
@@ -119,6 +135,19 @@ class Loaders:
     def _follows(self, label: str) -> DataLoader[str, bool]:
         users, viewer = self.repos.users, self.viewer
         return _loader(lambda ids: users.viewer_follows(viewer, label, ids), False)
+
+    @cached_property
+    def pin_comment_count(self) -> DataLoader[str, int]:
+        return _loader(self.repos.comments.counts, 0)
+
+    @cached_property
+    def pin_reaction_counts(self) -> DataLoader[str, dict[ReactionKind, int]]:
+        return _loader(self.repos.comments.reaction_counts, {})
+
+    @cached_property
+    def viewer_reaction(self) -> DataLoader[str, ReactionKind | None]:
+        comments, viewer = self.repos.comments, self.viewer
+        return _loader(lambda ids: comments.viewer_reactions(ids, viewer), None)
 
     @cached_property
     def pin_first_boards(self) -> DataLoader[tuple[str, int], Page[Board]]:

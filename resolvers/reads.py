@@ -14,6 +14,7 @@ from cache.boards import PAGE_SIZE
 from domain.errors import BadInput, NotFound
 from domain.identity import Role
 from graph.model import Board, Page, Pin, Topic, User, page_size
+from graph.repos.comments import Comment
 from resolvers.context import Context
 
 
@@ -123,3 +124,11 @@ async def pin_boards(ctx: Context, pin_id: str, first: int, after: str | None) -
 async def topic_pins(ctx: Context, topic_: Topic, first: int, after: str | None) -> Listing[Pin]:
     page = await ctx.repos.topics.pins(topic_.name, ctx.viewer_id, first, after)
     return Listing(page, lambda: ctx.loaders.topic_pin_count.load(topic_.id))
+
+
+async def pin_comments(
+    ctx: Context, pin_id: str, first: int, after: str | None
+) -> Listing[Comment]:
+    """Comments on a pin already resolved for this viewer, so known to be visible."""
+    page = await ctx.repos.comments.of_pin(pin_id, first, after)
+    return Listing(page, lambda: ctx.loaders.pin_comment_count.load(pin_id))

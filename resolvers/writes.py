@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from domain.errors import BadInput, NotFound
 from graph.model import Board, Pin, Privacy, Topic, User
+from graph.repos.comments import Comment, ReactionKind, comment_text
 from graph.repos.pins import NewPin
 from media.service import check_image_key
 from resolvers.context import Context
@@ -141,3 +142,27 @@ async def record_engagement(ctx: Context, pin_id: str, kind: str) -> bool:
     await ctx.repos.pins.engage(ctx.require_user(), pin_id, kind)
     ctx.fresh_loaders()
     return True
+
+
+async def add_comment(ctx: Context, pin_id: str, text: str) -> Comment:
+    """Comment on a pin the viewer can see: the text is checked first, then the viewer's
+    comment limits, then the pin (in the write itself)."""
+    viewer = ctx.require_user()
+    checked = comment_text(text)
+    if ctx.comment_limits is not None:
+        await ctx.comment_limits.check(viewer)
+    comment = await ctx.repos.comments.add(viewer, pin_id, checked)
+    ctx.fresh_loaders()
+    return comment
+
+
+async def delete_comment(ctx: Context, comment_id: str) -> bool:
+    await ctx.repos.comments.delete(ctx.require_user(), comment_id)
+    ctx.fresh_loaders()
+    return True
+
+
+async def react_to_pin(ctx: Context, pin_id: str, kind: ReactionKind | None) -> Pin:
+    pin = await ctx.repos.comments.react(ctx.require_user(), pin_id, kind)
+    ctx.fresh_loaders()
+    return pin

@@ -11,15 +11,19 @@ from domain.errors import BadInput
 from graph.model import Privacy
 from graph.repos.pins import NewPin
 from resolvers import accounts, notifications, writes
+from resolvers import collaborators as sharing
 from resolvers.context import Info
 from schema.accounts import AuthPayload
 from schema.types import (
     Board,
+    BoardInvite,
     BoardPrivacy,
+    Comment,
     EngagementKind,
     NotificationKind,
     NotificationSettings,
     Pin,
+    ReactionKind,
     Topic,
     User,
 )
@@ -27,6 +31,7 @@ from schema.types import (
 PinId = Annotated[strawberry.ID, strawberry.argument(description="The pin's id.")]
 BoardId = Annotated[strawberry.ID, strawberry.argument(description="The board's id.")]
 UserId = Annotated[strawberry.ID, strawberry.argument(description="The user's id.")]
+InviteId = Annotated[strawberry.ID, strawberry.argument(description="The invite's id.")]
 TopicName = Annotated[str, strawberry.argument(description="The topic's name.")]
 Handle = Annotated[str, strawberry.argument(description="The account's handle.")]
 Password = Annotated[str, strawberry.argument(description="The account's password.")]
@@ -40,7 +45,8 @@ class CreateBoardInput:
     name: str = strawberry.field(description="1-100 characters.")
     description: str | None = strawberry.field(default=None, description="Up to 2000 characters.")
     privacy: BoardPrivacy | None = strawberry.field(
-        default=BoardPrivacy.PUBLIC, description="SECRET boards are seen by you alone."
+        default=BoardPrivacy.PUBLIC,
+        description="SECRET boards are seen by you and your collaborators alone.",
     )
     topics: list[str] | None = strawberry.field(default=None, description="Up to 10 topics.")
 
@@ -62,7 +68,7 @@ class CreatePinInput:
     title: str = strawberry.field(description="1-200 characters.")
     description: str | None = strawberry.field(default=None, description="Up to 2000 characters.")
     link: str | None = strawberry.field(default=None, description="An http(s) URL.")
-    board_id: strawberry.ID = strawberry.field(description="One of your boards.")
+    board_id: strawberry.ID = strawberry.field(description="A board you own or collaborate on.")
     topics: list[str] | None = strawberry.field(default=None, description="Up to 10 topics.")
     image: Upload | None = strawberry.field(
         default=None, description="An image file (GraphQL multipart request)."
@@ -193,7 +199,9 @@ class Mutation:
     async def delete_board(self, info: Info, id: BoardId) -> bool:
         return await writes.delete_board(info.context, id)
 
-    @strawberry.mutation(description="Create a pin and save it to one of your boards.")
+    @strawberry.mutation(
+        description="Create a pin and save it to a board you own or collaborate on."
+    )
     async def create_pin(
         self,
         info: Info,
@@ -214,12 +222,15 @@ class Mutation:
     async def delete_pin(self, info: Info, id: PinId) -> bool:
         return await writes.delete_pin(info.context, id)
 
-    @strawberry.mutation(description="Save a pin you can see to one of your boards; idempotent.")
+    @strawberry.mutation(
+        description="Save a pin you can see to a board you own or collaborate on; idempotent."
+    )
     async def save_pin(self, info: Info, pin_id: PinId, board_id: BoardId) -> Pin:
         return Pin.of(await writes.save_pin(info.context, pin_id, board_id))
 
     @strawberry.mutation(
-        description="Remove a pin from one of your boards; false when it was not saved there."
+        description="Remove a pin from a board you own, or a save of yours from a board you "
+        "collaborate on; false when it was not saved there."
     )
     async def unsave_pin(self, info: Info, pin_id: PinId, board_id: BoardId) -> bool:
         return await writes.unsave_pin(info.context, pin_id, board_id)
@@ -240,6 +251,40 @@ class Mutation:
     async def unfollow_board(self, info: Info, board_id: BoardId) -> Board:
         return Board.of(await writes.follow_board(info.context, board_id, follow=False))
 
+    @strawberry.mutation(
+        description="Invite a user to collaborate on a board you own; inviting again returns "
+        "the same invite. CONFLICT when they are the owner or a collaborator already; "
+        "BAD_USER_INPUT past 50 collaborators and pending invites."
+    )
+    async def invite_collaborator(
+        self, info: Info, board_id: BoardId, user_id: UserId
+    ) -> BoardInvite:
+        return BoardInvite.of(await sharing.invite(info.context, board_id, user_id))
+
+    @strawberry.mutation(
+        description="Accept an invite of yours: you become the board's collaborator. Returns "
+        "the board."
+    )
+    async def accept_board_invite(self, info: Info, invite_id: InviteId) -> Board:
+        return Board.of(await sharing.accept(info.context, invite_id))
+
+    @strawberry.mutation(description="Decline an invite of yours; it is gone.")
+    async def decline_board_invite(self, info: Info, invite_id: InviteId) -> bool:
+        return await sharing.decline(info.context, invite_id)
+
+    @strawberry.mutation(
+        description="Remove a collaborator from a board you own, or withdraw their pending "
+        "invite; effective from their next request. Returns the board."
+    )
+    async def remove_collaborator(self, info: Info, board_id: BoardId, user_id: UserId) -> Board:
+        return Board.of(await sharing.remove(info.context, board_id, user_id))
+
+    @strawberry.mutation(
+        description="Stop collaborating on a board; false when you were not a collaborator."
+    )
+    async def leave_board(self, info: Info, board_id: BoardId) -> bool:
+        return await sharing.leave(info.context, board_id)
+
     @strawberry.mutation(description="Follow a topic by name (created if new); idempotent.")
     async def follow_topic(self, info: Info, name: TopicName) -> Topic:
         return Topic.of(await writes.follow_topic(info.context, name, follow=True))
@@ -258,6 +303,46 @@ class Mutation:
         kind: Annotated[EngagementKind, strawberry.argument(description="What happened.")],
     ) -> bool:
         return await writes.record_engagement(info.context, pin_id, kind.name)
+
+    @strawberry.mutation(
+        description="Comment on a pin you can see. Plain text, 1-500 characters after trimming, "
+        "no control characters but line breaks and tabs. NOT_FOUND for a pin you cannot see; "
+        "RATE_LIMITED past your comment limits."
+    )
+    async def add_comment(
+        self,
+        info: Info,
+        pin_id: PinId,
+        text: Annotated[str, strawberry.argument(description="The comment, as plain text.")],
+    ) -> Comment:
+        return Comment.of(await writes.add_comment(info.context, pin_id, text))
+
+    @strawberry.mutation(
+        description="Delete a comment you wrote, or one on a pin you created. FORBIDDEN for "
+        "others' comments on others' pins; NOT_FOUND when it is gone or you cannot see its pin."
+    )
+    async def delete_comment(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The comment's id.")],
+    ) -> bool:
+        return await writes.delete_comment(info.context, id)
+
+    @strawberry.mutation(
+        description="Set your one reaction to a pin you can see (another kind replaces it); "
+        "null removes it. NOT_FOUND for a pin you cannot see."
+    )
+    async def react_to_pin(
+        self,
+        info: Info,
+        pin_id: PinId,
+        kind: Annotated[
+            ReactionKind | None,
+            strawberry.argument(description="The reaction; null removes yours."),
+        ] = None,
+    ) -> Pin:
+        model = kind.model() if kind is not None else None
+        return Pin.of(await writes.react_to_pin(info.context, pin_id, model))
 
     @strawberry.mutation(
         description="Mark your notifications read: the ones named, or all of them. Returns how "

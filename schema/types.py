@@ -12,8 +12,11 @@ import strawberry
 
 from domain.errors import BadInput
 from graph import model as domain
+from graph.repos import collaborators as collaborators_model
+from graph.repos import comments as discussion
 from graph.repos.notifications import MAX_ACTORS
 from notifications import model as notify
+from resolvers import collaborators as sharing
 from resolvers import notifications, reads, visual, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
@@ -53,7 +56,16 @@ async def _load_user(info: Info, user_id: str) -> User:
 class BoardPrivacy(Enum):
     PUBLIC = strawberry.enum_value("PUBLIC", description="Everyone, signed in or not.")
     SECRET = strawberry.enum_value(
-        "SECRET", description="Only its owner; pins saved only here are hidden too."
+        "SECRET",
+        description="Only its owner and collaborators; pins saved only here are hidden too.",
+    )
+
+
+@strawberry.enum(description="What you are to a board.")
+class BoardRole(Enum):
+    OWNER = strawberry.enum_value("OWNER", description="You own it and manage it.")
+    COLLABORATOR = strawberry.enum_value(
+        "COLLABORATOR", description="You accepted its owner's invite: you save pins into it."
     )
 
 
@@ -70,6 +82,18 @@ class EngagementKind(Enum):
     CLICK = strawberry.enum_value("CLICK", description="Followed the pin's link.")
     CLOSEUP = strawberry.enum_value("CLOSEUP", description="Opened the pin's close-up view.")
     HIDE = strawberry.enum_value("HIDE", description="Asked not to see the pin in feeds.")
+
+
+@strawberry.enum(description="How a user reacted to a pin; one reaction per user and pin.")
+class ReactionKind(Enum):
+    LOVE = strawberry.enum_value("LOVE", description="Love it.")
+    GOOD_IDEA = strawberry.enum_value("GOOD_IDEA", description="A good idea.")
+    THANKS = strawberry.enum_value("THANKS", description="Thanks for sharing.")
+    HAHA = strawberry.enum_value("HAHA", description="Funny.")
+    WOW = strawberry.enum_value("WOW", description="Amazing.")
+
+    def model(self) -> discussion.ReactionKind:
+        return discussion.ReactionKind[self.name]
 
 
 @strawberry.type(description="A person who owns boards, creates and saves pins, and follows.")
@@ -157,6 +181,44 @@ class User:
     async def unread_notification_count(self, info: Info) -> int:
         return await notifications.unread_count(info.context, self.model.id)
 
+    @strawberry.field(
+        description="Your pending invites to collaborate on boards, newest first (your own "
+        "user only; empty for anyone else)."
+    )
+    async def board_invites(self, info: Info) -> list[BoardInvite]:
+        found = await sharing.invites(info.context, self.model.id)
+        return [BoardInvite.of(invite) for invite in found]
+
+
+@strawberry.type(
+    description="An invitation to collaborate on a board, seen by its invitee and the "
+    "board's owner alone. Accept or decline it by its id."
+)
+class BoardInvite:
+    model: strawberry.Private[collaborators_model.Invite]
+    id: strawberry.ID = strawberry.field(description="Opaque id; names nothing else.")
+    created_at: datetime = strawberry.field(description="When the owner invited you.")
+
+    @classmethod
+    def of(cls, invite: collaborators_model.Invite) -> BoardInvite:
+        return cls(
+            model=invite, id=strawberry.ID(invite.id), created_at=timestamp(invite.created_at)
+        )
+
+    @strawberry.field(
+        description="The board. Until you accept, a secret board shows its name, description "
+        "and owner, but none of its pins or collaborators."
+    )
+    async def board(self, info: Info) -> Board:
+        visible = await info.context.loaders.board.load(self.model.board.id)
+        if visible is not None:
+            return Board.of(visible)
+        return Board.of(self.model.board, preview=True)
+
+    @strawberry.field(description="The board's owner, who sent the invite.")
+    def invited_by(self, info: Info) -> User:
+        return user_by_id(info, self.model.invited_by)  # type: ignore[return-value]
+
 
 @strawberry.type(description="A named collection of pins, owned by one user.")
 class Board:
@@ -167,12 +229,15 @@ class Board:
         description="What the board is about, if its owner said."
     )
     privacy: BoardPrivacy = strawberry.field(
-        description="PUBLIC, or SECRET (seen by its owner alone)."
+        description="PUBLIC, or SECRET (seen by its owner and collaborators alone)."
     )
     created_at: datetime = strawberry.field(description="When the board was created.")
+    # Shown through an invite to someone who cannot see the board yet: its pins and
+    # collaborators stay hidden until they accept.
+    preview: strawberry.Private[bool] = False
 
     @classmethod
-    def of(cls, board: domain.Board) -> Board:
+    def of(cls, board: domain.Board, *, preview: bool = False) -> Board:
         return cls(
             model=board,
             id=strawberry.ID(board.id),
@@ -180,6 +245,7 @@ class Board:
             description=board.description,
             privacy=BoardPrivacy[board.privacy.name],
             created_at=timestamp(board.created_at),
+            preview=preview,
         )
 
     @strawberry.field(description="The user who owns the board.")
@@ -193,12 +259,40 @@ class Board:
 
     @strawberry.field(description="Pins saved to the board, newest save first.")
     async def pins(self, info: Info, first: First = 25, after: After = None) -> Connection[Pin]:
+        if self.preview:
+            return connection(sharing.nothing(), Pin.of)
         listing = await reads.board_pins(info.context, self.model, or_default(first), after)
         return connection(listing, Pin.of)
 
     @strawberry.field(description="How many pins are saved to the board.")
     async def pin_count(self, info: Info) -> int:
+        if self.preview:
+            return 0
         return await reads.board_pin_count(info.context, self.model.id)
+
+    @strawberry.field(
+        description="What you are to the board: OWNER, COLLABORATOR, or null (not a member, "
+        "or signed out)."
+    )
+    async def viewer_role(self, info: Info) -> BoardRole | None:
+        viewer = info.context.viewer_id
+        if viewer is not None and viewer == self.model.owner_id:
+            return BoardRole.OWNER
+        if not self.preview and await sharing.is_member(info.context, self.model):
+            return BoardRole.COLLABORATOR
+        return None
+
+    @strawberry.field(
+        description="The users who accepted an invite to the board (its owner is `owner`), "
+        "newest first."
+    )
+    async def collaborators(
+        self, info: Info, first: First = 25, after: After = None
+    ) -> Connection[User]:
+        if self.preview:
+            return connection(sharing.nothing(), User.of)
+        listing = await sharing.collaborators(info.context, self.model, or_default(first), after)
+        return connection(listing, User.of)
 
     @strawberry.field(description="How many users follow the board.")
     async def follower_count(self, info: Info) -> int:
@@ -295,6 +389,65 @@ class Pin:
         found = await visual.visually_similar(info.context, self.model, or_default(first, 12))
         return [Pin.of(pin) for pin in found]
 
+    @strawberry.field(
+        description="Comments on the pin, newest first. Seen by whoever can see the pin."
+    )
+    async def comments(
+        self, info: Info, first: First = 25, after: After = None
+    ) -> Connection[Comment]:
+        listing = await reads.pin_comments(info.context, self.model.id, or_default(first), after)
+        return connection(listing, Comment.of)
+
+    @strawberry.field(
+        description="How many users reacted, per kind, most first; kinds nobody chose are left out."
+    )
+    async def reaction_counts(self, info: Info) -> list[ReactionCount]:
+        found = await info.context.loaders.pin_reaction_counts.load(self.model.id)
+        order = list(discussion.ReactionKind)
+        ranked = sorted(found.items(), key=lambda item: (-item[1], order.index(item[0])))
+        return [ReactionCount(kind=ReactionKind[kind.name], count=n) for kind, n in ranked]
+
+    @strawberry.field(description="Your reaction to the pin; null when none or signed out.")
+    async def viewer_reaction(self, info: Info) -> ReactionKind | None:
+        found = await info.context.loaders.viewer_reaction.load(self.model.id)
+        return ReactionKind[found.name] if found is not None else None
+
+
+@strawberry.type(description="A comment on a pin: plain text, seen wherever its pin is.")
+class Comment:
+    model: strawberry.Private[discussion.Comment]
+    id: strawberry.ID = strawberry.field(description="Opaque, time-sortable id.")
+    text: str = strawberry.field(
+        description="Plain text as written (trimmed; line breaks kept): never HTML, so "
+        "escape it when showing it in a page."
+    )
+    created_at: datetime = strawberry.field(description="When the comment was written.")
+
+    @classmethod
+    def of(cls, comment: discussion.Comment) -> Comment:
+        return cls(
+            model=comment,
+            id=strawberry.ID(comment.id),
+            text=comment.text,
+            created_at=timestamp(comment.created_at),
+        )
+
+    @strawberry.field(description="The user who wrote the comment.")
+    def author(self, info: Info) -> User:
+        return user_by_id(info, self.model.author_id)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Whether you may delete the comment: you wrote it or created its pin."
+    )
+    def viewer_can_delete(self, info: Info) -> bool:
+        return self.model.deletable_by(info.context.viewer_id)
+
+
+@strawberry.type(description="How many users reacted to a pin with one kind of reaction.")
+class ReactionCount:
+    kind: ReactionKind = strawberry.field(description="The reaction.")
+    count: int = strawberry.field(description="How many users chose it (at least 1).")
+
 
 @strawberry.type(description="A pin found by image, and how far its image is from the query.")
 class VisualMatch:
@@ -347,6 +500,16 @@ class NotificationKind(Enum):
     NEW_PIN_IN_TOPIC = strawberry.enum_value(
         "NEW_PIN_IN_TOPIC", description="A new public pin in a topic you follow."
     )
+    BOARD_INVITE = strawberry.enum_value(
+        "BOARD_INVITE",
+        description="A board's owner invited you to collaborate (see `me.boardInvites`).",
+    )
+    PIN_COMMENTED = strawberry.enum_value(
+        "PIN_COMMENTED", description="Someone commented on a pin you made."
+    )
+    PIN_REACTED = strawberry.enum_value(
+        "PIN_REACTED", description="Someone reacted to a pin you made."
+    )
 
     def model(self) -> notify.NotificationKind:
         return notify.NotificationKind[self.name]
@@ -391,7 +554,9 @@ class Notification:
         users = await info.context.loaders.user.load_many(list(self.model.actor_ids[:first]))
         return [User.of(user) for user in users if user is not None]
 
-    @strawberry.field(description="The pin it is about (saves, new pins in a topic).")
+    @strawberry.field(
+        description="The pin it is about (saves, comments, reactions, new pins in a topic)."
+    )
     async def pin(self, info: Info) -> Pin | None:
         found = await info.context.loaders.pin.load(self.model.pin) if self.model.pin else None
         return Pin.of(found) if found else None

@@ -16,7 +16,7 @@ from schema.build import build_schema
 from server import cypher_routes, health, media_routes, walk_routes, web
 from server.graphql import GraphQLEndpoint
 from server.observability import Metrics, RequestMiddleware
-from server.ratelimit import RateLimits
+from server.ratelimit import CommentLimits, RateLimits
 from server.services import Prepare, open_services
 from server.settings import Settings
 
@@ -35,6 +35,11 @@ def create_app(settings: Settings, *, prepare: Prepare | None = None) -> Starlet
                 services.cache,
                 per_user=settings.rate_limit_user,
                 per_address=settings.rate_limit_anonymous,
+            )
+            app.state.comment_limits = CommentLimits(
+                services.cache,
+                per_user=settings.comments_per_user,
+                per_user_day=settings.comments_per_user_day,
             )
             # What start-up made (schema, walk graph, clients) lives as long as the process:
             # the collector need not walk it again on every full collection.

@@ -313,6 +313,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             services.board_cache, services.feed_cache, services.notifications,
             services.visual, services.trending, services.accounts,
             client_address(request),
+            comment_limits=getattr(request.app.state, "comment_limits", None),
         )  # fmt: skip
 
     async def on_ws_connect(self, context: Context) -> None:

@@ -66,3 +66,39 @@ def check_limit(value: str) -> RateLimitItem:
         return parse(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a rate such as '600/minute' or '10/second'") from None
+
+
+class CommentLimits:
+    """New comments per user (`addComment`): a short-term rate and a daily cap, each a
+    moving window of the `limits` library in Redis. Like the request limits they fail open
+    when Redis does not answer."""
+
+    SCOPE = "comment"
+
+    def __init__(self, cache: aioredis.Redis, *, per_user: str, per_user_day: str) -> None:
+        shared: dict[str, Any] = {"connection_pool": cache.connection_pool}
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix="pingraph:rate",
+            **shared,
+        )
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.items = (parse(per_user), parse(per_user_day))
+
+    async def check(self, user: str) -> None:
+        """Count one comment; RateLimited (with seconds to wait) past either limit."""
+        for item in self.items:
+            try:
+                if await self.limiter.hit(item, self.SCOPE, user):
+                    continue
+                reset_at, _ = await self.limiter.get_window_stats(item, self.SCOPE, user)
+            except StorageError as error:
+                log.warning("comment limits are off: the cache does not answer", error=str(error))
+                return
+            retry_after = max(1, math.ceil(reset_at - time.time()))
+            raise RateLimited(
+                f"too many comments: at most {item} per user; retry in {retry_after}s",
+                retry_after=retry_after,
+            )

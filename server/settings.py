@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     trending_every_s: int = Field(default=300, ge=10, le=24 * 3600)
     rate_limit_user: str = "1200/minute"
     rate_limit_anonymous: str = "600/minute"
+    # New comments per user (`addComment`): a rate and a daily cap.
+    comments_per_user: str = "20/minute"
+    comments_per_user_day: str = "500/day"
     # Password accounts (accounts/): the key that seals stored password hashes, base64url of
     # 32 bytes (unset in dev: one is generated once and kept in <data dir>/password.key);
     # how long a session's access token and its refresh token last; and the throttle on
@@ -130,6 +133,8 @@ class Settings(BaseSettings):
         "sign_in_failures_per_handle",
         "sign_in_failures_per_address",
         "sign_ups_per_address",
+        "comments_per_user",
+        "comments_per_user_day",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from events.bus import EventSink
 from graph.backends.base import GraphBackend
 from graph.repos.boards import BoardRepo
+from graph.repos.collaborators import CollaboratorRepo
+from graph.repos.comments import CommentRepo
 from graph.repos.credentials import CredentialRepo
 from graph.repos.feed import FeedRepo
 from graph.repos.notifications import NotificationRepo
@@ -33,6 +35,8 @@ class Repositories:
     visual: VisualRepo
     trending: TrendingRepo
     credentials: CredentialRepo
+    comments: CommentRepo
+    collaborators: CollaboratorRepo
 
     @classmethod
     def over(cls, backend: GraphBackend, events: EventSink) -> Repositories:
@@ -47,4 +51,6 @@ class Repositories:
             VisualRepo(backend),
             TrendingRepo(backend),
             CredentialRepo(backend),
+            CommentRepo(backend, events),
+            CollaboratorRepo(backend, events),
         )

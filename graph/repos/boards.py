@@ -66,13 +66,17 @@ WITH DISTINCT o, b
 {TOPICS}
 RETURN {BOARD_ITEM} AS item
 """
-# Pins the owner created that are saved nowhere else go with the board; others' pins stay.
+# Pins the owner created that are saved nowhere else go with the board, with their comments;
+# others' pins stay.
 DELETE = """
 MATCH (o:User {id: $viewer})-[:OWNS]->(b:Board {id: $id})
 OPTIONAL MATCH (o)-[:CREATED]->(p:Pin)-[:SAVED_TO]->(b)
 OPTIONAL MATCH (p)-[:SAVED_TO]->(other:Board)
 WITH b, p, count(other) AS boards
-WITH b, collect(CASE WHEN boards = 1 THEN p END) AS orphans
+OPTIONAL MATCH (p)<-[:ON_PIN]-(c:Comment)
+WITH b, p, boards, collect(CASE WHEN boards = 1 THEN c END) AS doomed
+WITH b, collect(CASE WHEN boards = 1 THEN p END) AS orphans, collect(doomed) AS comments
+FOREACH (cs IN comments | FOREACH (c IN cs | DETACH DELETE c))
 DETACH DELETE b
 FOREACH (x IN orphans | DETACH DELETE x)
 RETURN size(orphans) AS deletedPins
@@ -80,7 +84,7 @@ RETURN size(orphans) AS deletedPins
 OWNER_OF = """
 MATCH (b:Board {id: $id})
 OPTIONAL MATCH (o:User)-[:OWNS]->(b)
-RETURN o.id AS ownerId, b.privacy AS privacy
+RETURN o.id AS ownerId, b.privacy AS privacy, coalesce(b.memberIds, []) AS memberIds
 """
 BY_IDS = f"""
 UNWIND $ids AS id
@@ -287,9 +291,24 @@ async def check_board_owner(
     backend: GraphBackend, viewer: str, board_id: str, forbidden: str
 ) -> None:
     """Explain why a write on a board matched nothing: NotFound (secret boards stay
-    unknown) or Forbidden(`forbidden`) unless the viewer owns it."""
+    unknown to all but their members) or Forbidden(`forbidden`) unless the viewer owns it."""
     rows = await backend.read(OWNER_OF, {"id": board_id})
-    if not rows or (rows[0]["privacy"] == Privacy.SECRET and rows[0]["ownerId"] != viewer):
+    if not rows or (rows[0]["privacy"] == Privacy.SECRET and not _member(rows[0], viewer)):
         raise NotFound(f"no board {board_id!r}")
     if rows[0]["ownerId"] != viewer:
         raise Forbidden(forbidden)
+
+
+async def check_board_member(
+    backend: GraphBackend, viewer: str, board_id: str, forbidden: str
+) -> None:
+    """Like `check_board_owner`, for writes its collaborators may make too (saves)."""
+    rows = await backend.read(OWNER_OF, {"id": board_id})
+    if not rows or (rows[0]["privacy"] == Privacy.SECRET and not _member(rows[0], viewer)):
+        raise NotFound(f"no board {board_id!r}")
+    if not _member(rows[0], viewer):
+        raise Forbidden(forbidden)
+
+
+def _member(row: dict[str, Any], viewer: str) -> bool:
+    return bool(row["ownerId"] == viewer or viewer in row["memberIds"])

@@ -1,8 +1,9 @@
 """Cypher fragments shared by the repositories, and keyset pagination over them.
 
 Visibility lives here, in the queries themselves: a board is visible when it is public or
-the viewer owns it; a pin is visible when the viewer created it or it is saved to a board
-visible to the viewer. `$viewer` is the viewer's user id, or null for anonymous callers.
+the viewer is a member (its owner or a collaborator); a pin is visible when the viewer
+created it or it is saved to a board visible to the viewer. `$viewer` is the viewer's user
+id, or null for anonymous callers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from graph.backends.base import GraphBackend, Params
 from graph.model import Page, page_size
 from graph.repos import cursor
 
-BOARD_ITEM = "b {.*, ownerId: o.id}"
+# Named, not `b {.*}`: a board's collaborator ids (`memberIds`) stay off board rows.
+BOARD_ITEM = "b {.id, .name, .description, .privacy, .createdAt, ownerId: o.id}"
 # Pins carry their creator's id (`creatorId`, set once with the CREATED edge): a pattern
 # comprehension per pin cost FalkorDB about 80 us, most of a 25-pin page. The properties are
 # named, not `p {.*}`: a pin's image embedding (1,280 floats) must not ride along every read.
@@ -26,7 +28,11 @@ PIN_ITEM = (
 )
 USER_ITEM = "u {.*}"
 
-BOARD_VISIBLE = "(b.privacy = 'PUBLIC' OR o.id = $viewer)"
+# Members of board `b` (owner `o`): the owner, or a collaborator. Collaborators' ids are kept
+# on the board (`memberIds`) next to their COLLABORATES_ON edges: a property predicate works
+# in WHERE on both engines, where FalkorDB cannot filter on a pattern (graph-model.md).
+BOARD_MEMBER = "(o.id = $viewer OR $viewer IN coalesce(b.memberIds, []))"
+BOARD_VISIBLE = f"(b.privacy = 'PUBLIC' OR {BOARD_MEMBER})"
 
 
 def visible_pins(*carry: str) -> str:
@@ -39,6 +45,7 @@ def visible_pins(*carry: str) -> str:
     return f"""
 OPTIONAL MATCH (p)-[:SAVED_TO]->(vb:Board)<-[:OWNS]-(vo:User)
 WHERE vb.privacy = 'PUBLIC' OR vo.id = $viewer
+   OR $viewer IN coalesce(vb.memberIds, [])
 WITH {kept}, count(vb) AS visibleBoards
 WHERE visibleBoards > 0 OR p.creatorId = $viewer
 """

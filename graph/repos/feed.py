@@ -2,10 +2,12 @@
 signals (saves, engagements, followed topics) its walk query is built from.
 
 A pin is fresh for a viewer when it is saved to a board the viewer follows, saved by a user
-the viewer follows (to a public board), or tagged with a topic the viewer follows; its feed
-time is the newest of those events (save time, or creation time for topic pins). Pins the
-viewer saved or hid are left out. `resolvers/walked.py` interleaves these with walk-ranked
-pins (two walked for every fresh one).
+the viewer follows (to a public board), saved by someone else to a board the viewer
+collaborates on (secret ones too: members see them), or tagged with a topic the viewer
+follows; its feed time is the newest of those events (save time, or creation time for topic
+pins). Pins the viewer saved or hid are left out, and so are all pins on boards they own.
+`resolvers/walked.py` interleaves these with walk-ranked pins (two walked for every fresh
+one).
 """
 
 from __future__ import annotations
@@ -20,17 +22,23 @@ from graph.repos.pins import visible_pins_of
 # Pattern comprehensions, not OPTIONAL MATCH + collect: each aggregation would group by the
 # lists collected before it, and hashing those per row made the query quadratic. A followed
 # board must be public: the viewer's own boards add nothing (their pins are all in `skip`).
+# A removed collaborator's boards drop out at once: the edge is gone, and every page is
+# checked for visibility anyway.
 _CANDIDATES = """
 MATCH (v:User {id: $viewer})
 WITH v,
-     [(v)-[:OWNS]->(:Board)<-[:SAVED_TO]-(mine:Pin) | mine.id] AS mine,
+     [(v)-[:OWNS]->(:Board)<-[:SAVED_TO]-(mine:Pin) | mine.id]
+     + [(v)-[:COLLABORATES_ON]->(:Board)<-[ms:SAVED_TO]-(m2:Pin) WHERE ms.by = $viewer
+        | m2.id] AS mine,
      [(v)-[e:ENGAGED]->(hidden:Pin) WHERE e.kind = 'HIDE' | hidden.id] AS hidden,
      [(v)-[:FOLLOWS]->(fb:Board)<-[s1:SAVED_TO]-(p1:Pin) WHERE fb.privacy = 'PUBLIC'
       | {id: p1.id, at: s1.at}] AS fromBoards,
      [(v)-[:FOLLOWS]->(:User)-[:OWNS]->(ub:Board)<-[s2:SAVED_TO]-(p2:Pin)
       WHERE ub.privacy = 'PUBLIC' | {id: p2.id, at: s2.at}] AS fromUsers,
-     [(v)-[:FOLLOWS]->(:Topic)<-[:TAGGED]-(p3:Pin) | {id: p3.id, at: p3.createdAt}] AS fromTopics
-UNWIND fromBoards + fromUsers + fromTopics AS c
+     [(v)-[:FOLLOWS]->(:Topic)<-[:TAGGED]-(p3:Pin) | {id: p3.id, at: p3.createdAt}] AS fromTopics,
+     [(v)-[:COLLABORATES_ON]->(:Board)<-[s4:SAVED_TO]-(p4:Pin)
+      WHERE coalesce(s4.by, '') <> $viewer | {id: p4.id, at: s4.at}] AS fromShared
+UNWIND fromBoards + fromUsers + fromTopics + fromShared AS c
 WITH c, mine + hidden AS skip
 WHERE NOT c.id IN skip
 WITH c.id AS pinId, max(c.at) AS at
@@ -49,21 +57,20 @@ WHERE {after("at", "pinId")}
 MATCH (p:Pin {{id: pinId}})
 {visible_pins("at", "pinId")}
 {_NEWEST_FIRST}"""
-# What a user did lately, for walk-based personalisation: their saves and engagements.
-RECENT_SAVES = """
-MATCH (:User {id: $viewer})-[:OWNS]->(:Board)<-[s:SAVED_TO]-(p:Pin)
+# What a user did lately, for walk-based personalisation: their saves and engagements. Saves
+# are the user's own (`SAVED_TO.by`), on boards they own or collaborate on, so co-members do
+# not steer each other's walks; saves from before `by` was recorded were the owner's.
+_MY_SAVES = """
+MATCH (:User {id: $viewer})-[m:OWNS|COLLABORATES_ON]->(b:Board)<-[s:SAVED_TO]-(p:Pin)
+WITH m, b, s, p
+WHERE (s.by = $viewer OR (s.by IS NULL AND type(m) = 'OWNS'))"""
+_NEWEST_SAVES = """
 RETURN p.id AS id, max(s.at) AS at
 ORDER BY at DESC
 LIMIT $limit
 """
-RECENT_PUBLIC_SAVES = """
-MATCH (:User {id: $viewer})-[:OWNS]->(b:Board)<-[s:SAVED_TO]-(p:Pin)
-WITH b, s, p
-WHERE b.privacy = 'PUBLIC'
-RETURN p.id AS id, max(s.at) AS at
-ORDER BY at DESC
-LIMIT $limit
-"""
+RECENT_SAVES = _MY_SAVES + _NEWEST_SAVES
+RECENT_PUBLIC_SAVES = _MY_SAVES + " AND b.privacy = 'PUBLIC'" + _NEWEST_SAVES
 RECENT_ENGAGEMENTS = """
 MATCH (:User {id: $viewer})-[e:ENGAGED]->(p:Pin)
 RETURN p.id AS id, e.kind AS kind, e.at AS at

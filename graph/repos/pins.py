@@ -26,9 +26,11 @@ from graph.model import (
     text,
     topic_names,
 )
-from graph.repos.boards import check_board_owner
+from graph.repos.boards import check_board_member
 from graph.repos.cypher import (
     BOARD_ITEM,
+    BOARD_MEMBER,
+    BOARD_VISIBLE,
     PIN_ITEM,
     ListQuery,
     after,
@@ -48,8 +50,11 @@ MAX_QUERY = 200
 
 # The node is created in a clause of its own and joined to others after a WITH: see
 # graph/repos/boards.py CREATE for the FalkorDB defect this shape is immune to.
+# The board's members save into it: its owner and its collaborators (`BOARD_MEMBER`).
 CREATE = f"""
-MATCH (u:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
+MATCH (u:User {{id: $viewer}})
+MATCH (b:Board {{id: $boardId}})<-[:OWNS]-(o:User)
+WHERE {BOARD_MEMBER}
 CREATE (p:Pin {{id: $id, creatorId: u.id, title: $title, createdAt: $now,
                lang: coalesce($lang, u.lang, 'en')}})
 SET p += $optional
@@ -63,23 +68,33 @@ FOREACH (t IN $topics |
 RETURN {PIN_ITEM} AS item
 """
 SAVE = f"""
-MATCH (:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
+MATCH (b:Board {{id: $boardId}})<-[:OWNS]-(o:User)
+WHERE {BOARD_MEMBER}
+WITH b
 MATCH (p:Pin {{id: $pinId}})
 {visible_pins("b")}
 MERGE (p)-[s:SAVED_TO]->(b)
 ON CREATE SET s.at = $now, s.by = $viewer
 RETURN {PIN_ITEM} AS item
 """
-UNSAVE = """
-MATCH (:User {id: $viewer})-[:OWNS]->(b:Board {id: $boardId})
-OPTIONAL MATCH (:Pin {id: $pinId})-[s:SAVED_TO]->(b)
-DELETE s
-RETURN b.id AS boardId, count(s) AS removed
+# The owner removes any save; a collaborator only their own (`SAVED_TO.by`).
+UNSAVE = f"""
+MATCH (b:Board {{id: $boardId}})<-[:OWNS]-(o:User)
+WHERE {BOARD_MEMBER}
+OPTIONAL MATCH (:Pin {{id: $pinId}})-[s:SAVED_TO]->(b)
+WITH b, o, collect(s) AS saves
+WITH b, saves, [x IN saves WHERE o.id = $viewer OR x.by = $viewer] AS mine
+FOREACH (x IN mine | DELETE x)
+RETURN b.id AS boardId, size(mine) AS removed, size(saves) AS found
 """
-# Every board the pin leaves, secret ones included: their cached pages are stale.
+# Every board the pin leaves, secret ones included: their cached pages are stale. Its
+# comments go with it (reactions are edges: DETACH DELETE removes them).
 _DETACH_PIN = """
 OPTIONAL MATCH (p)-[:SAVED_TO]->(b:Board)
 WITH p, collect(b.id) AS boards
+OPTIONAL MATCH (p)<-[:ON_PIN]-(c:Comment)
+WITH p, boards, collect(c) AS comments
+FOREACH (c IN comments | DETACH DELETE c)
 DETACH DELETE p
 RETURN boards
 """
@@ -126,15 +141,15 @@ OF_USER = _PINS_OF_USER + newest_pins_first()
 VISIBLE_OF_USER = _PINS_OF_USER + visible_pins() + newest_pins_first()
 BOARDS = f"""
 MATCH (:Pin {{id: $id}})-[s:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
-WHERE (b.privacy = 'PUBLIC' OR o.id = $viewer) AND {after("s.at", "b.id")}
+WHERE {BOARD_VISIBLE} AND {after("s.at", "b.id")}
 RETURN {BOARD_ITEM} AS item, s.at AS sortKey, b.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
-SAVE_COUNTS = """
+SAVE_COUNTS = f"""
 UNWIND $ids AS id
-MATCH (p:Pin {id: id})-[:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
-WHERE b.privacy = 'PUBLIC' OR o.id = $viewer
+MATCH (p:Pin {{id: id}})-[:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
+WHERE {BOARD_VISIBLE}
 RETURN id, count(b) AS n
 """
 # The first page of visible boards for many pins at once (a DataLoader's batch).
@@ -143,7 +158,7 @@ UNWIND $ids AS id
 MATCH (p:Pin {{id: id}})
 WITH id, p
 MATCH (p)-[s:SAVED_TO]->(b:Board)<-[:OWNS]-(o:User)
-WHERE b.privacy = 'PUBLIC' OR o.id = $viewer
+WHERE {BOARD_VISIBLE}
 WITH id, b, o, s
 ORDER BY s.at DESC, b.id DESC
 WITH id, collect({{item: {BOARD_ITEM}, sortKey: s.at, sortId: b.id}}) AS rows
@@ -287,7 +302,8 @@ class PinRepo:
         return pin
 
     async def save(self, viewer: str, pin_id: str, board_id: str) -> Pin:
-        """Save a visible pin to a board the viewer owns; saving twice changes nothing."""
+        """Save a visible pin to a board the viewer owns or collaborates on; saving twice
+        changes nothing."""
         rows = await self.backend.write(
             SAVE, {"viewer": viewer, "pinId": pin_id, "boardId": board_id, "now": now_ms()}
         )
@@ -306,6 +322,8 @@ class PinRepo:
         )
         if not rows:
             await self._refuse_board(viewer, board_id)
+        if rows[0]["found"] and not rows[0]["removed"]:
+            raise Forbidden("collaborators can only remove pins they saved")
         removed = bool(rows[0]["removed"])
         if removed:
             await self.events.publish(
@@ -461,6 +479,6 @@ class PinRepo:
         return visible_pins_of(self.backend, viewer)
 
     async def _refuse_board(self, viewer: str, board_id: str) -> None:
-        await check_board_owner(
-            self.backend, viewer, board_id, "you can only save pins to your own boards"
+        await check_board_member(
+            self.backend, viewer, board_id, "you can only save pins to boards you own or share"
         )

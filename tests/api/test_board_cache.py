@@ -63,14 +63,23 @@ async def test_a_stampede_rebuilds_once(services: Services, repos: Repositories)
     assert events[-1] == "hit"
 
 
-async def test_secret_boards_are_cached_per_owner(services: Services, repos: Repositories) -> None:
-    owner = await make_user(repos)
+async def test_secret_boards_are_cached_per_member(services: Services, repos: Repositories) -> None:
+    owner, member = await make_user(repos), await make_user(repos)
     secret = await make_board(repos, owner, privacy=Privacy.SECRET)
     await make_pin(repos, owner, secret)
     await services.board_cache.page(secret, owner.id)
     keys = [key.decode() async for key in services.cache.scan_iter(f"pg:bp:{secret.id}:*")]
     assert keys
-    assert all(key.endswith(f":own:{owner.id}") for key in keys)
+    assert all(key.endswith(f":mem:{owner.id}") for key in keys)
+    # A collaborator's page is their own, and joining moves the board's version on.
+    before = await services.board_cache.versions.key(secret, owner.id)
+    invite = await repos.collaborators.invite(owner.id, secret.id, member.id)
+    await repos.collaborators.accept(member.id, invite.id)
+    assert await services.board_cache.versions.key(secret, owner.id) != before
+    page = await services.board_cache.page(secret, member.id)
+    assert page.pin_count == 1
+    keys = [key.decode() async for key in services.cache.scan_iter(f"pg:bp:{secret.id}:*")]
+    assert any(key.endswith(f":mem:{member.id}") for key in keys)
 
 
 async def test_without_redis_pages_come_from_the_graph(

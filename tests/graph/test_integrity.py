@@ -38,8 +38,11 @@ async def test_a_sound_graph_has_no_findings_and_broken_edges_are_named(
     await repos.users.follow(fan.id, owner.id)
     await repos.boards.follow(fan.id, board.id)
     await repos.topics.follow(fan.id, "tea")
+    invite = await repos.collaborators.invite(owner.id, secret.id, fan.id)
+    await repos.collaborators.accept(fan.id, invite.id)
+    await repos.collaborators.invite(owner.id, board.id, fan.id)  # pending
     findings = await check(fresh)
-    assert len(findings) == 8
+    assert len(findings) == 11
     assert [f for f in findings if f.count] == []
     # What the engine defect wrote: an OWNS edge to a pin, and a board nobody owns.
     await fresh.write(
@@ -53,3 +56,20 @@ async def test_a_sound_graph_has_no_findings_and_broken_edges_are_named(
     assert set(broken) == {"OWNS joins a user to a board", "every board has one owner"}
     assert broken["OWNS joins a user to a board"].examples == [f"{fan.id} -> {pin.id}"]
     assert broken["every board has one owner"].examples == ["orphan has 0 owners"]
+
+
+async def test_member_ids_that_drift_from_the_edges_are_named(fresh: GraphBackend) -> None:
+    repos = Repositories.over(fresh, RecordedEvents())
+    owner, friend = await make_user(repos), await make_user(repos)
+    board = await make_board(repos, owner, privacy=Privacy.SECRET)
+    invite = await repos.collaborators.invite(owner.id, board.id, friend.id)
+    await repos.collaborators.accept(friend.id, invite.id)
+    await repos.collaborators.leave(friend.id, board.id)
+    assert [f for f in await check(fresh) if f.count] == []
+    await fresh.write(
+        "MATCH (b:Board {id: $b}) SET b.memberIds = [$u]", {"b": board.id, "u": friend.id}
+    )
+    broken = {f.rule: f for f in await check(fresh) if f.count}
+    assert broken["a board's memberIds are its collaborators' ids"].examples == [
+        f"{board.id} lists 1 of 0 collaborators"
+    ]

@@ -7,6 +7,7 @@ from domain.errors import Conflict
 from graph.backends.base import Dialect, GraphBackend
 from graph.backends.connect import open_backend
 from graph.migrate import MigrationError, load, migrate, split_statements, status
+from graph.model import Privacy
 from graph.repos import Repositories
 from server.embedded import Endpoints
 from tests.utils.events import RecordedEvents
@@ -69,6 +70,31 @@ async def test_queries_compiled_on_a_fresh_graph_see_later_relationships(
     assert (await repos.feed.home(viewer.id, 10, None)).items == []
 
 
+async def test_queries_compiled_on_a_fresh_graph_see_later_collaborators(
+    fresh: GraphBackend,
+) -> None:
+    """The same for the shared boards' edges (migration 0009 registers both types)."""
+    await migrate(fresh)
+    repos = Repositories.over(fresh, RecordedEvents())
+    owner, friend = await make_user(repos), await make_user(repos)
+    board = await make_board(repos, owner, privacy=Privacy.SECRET)
+    assert await repos.collaborators.invites_of(friend.id) == []
+    assert (await repos.collaborators.shared_with(friend.id, 10, None)).items == []
+    assert (await repos.collaborators.members(board.id, 10, None)).items == []
+    assert (await repos.feed.home(friend.id, 10, None)).items == []
+    invite = await repos.collaborators.invite(owner.id, board.id, friend.id)
+    assert [i.id for i in await repos.collaborators.invites_of(friend.id)] == [invite.id]
+    await repos.collaborators.accept(friend.id, invite.id)
+    pin = await make_pin(repos, owner, board)
+    assert [b.id for b in (await repos.collaborators.shared_with(friend.id, 10, None)).items] == [
+        board.id
+    ]
+    assert [u.id for u in (await repos.collaborators.members(board.id, 10, None)).items] == [
+        friend.id
+    ]
+    assert [p.id for p in (await repos.feed.home(friend.id, 10, None)).items] == [pin.id]
+
+
 async def test_0004_backfills_pin_creator_ids(fresh: GraphBackend) -> None:
     await fresh.write(
         "CREATE (:User {id: 'u1'})-[:CREATED]->(:Pin {id: 'p1'}), (:Pin {id: 'orphan'})"
@@ -77,3 +103,23 @@ async def test_0004_backfills_pin_creator_ids(fresh: GraphBackend) -> None:
     assert 4 in [m.version for m in applied]
     rows = await fresh.read("MATCH (p:Pin) RETURN p.id AS id, p.creatorId AS creator ORDER BY id")
     assert rows == [{"id": "orphan", "creator": None}, {"id": "p1", "creator": "u1"}]
+
+
+async def test_comment_and_reaction_reads_compiled_first_see_later_writes(
+    fresh: GraphBackend,
+) -> None:
+    """0010 registers WROTE, ON_PIN and REACTED before any plan that reads them is cached."""
+    from graph.repos.comments import ReactionKind
+
+    await migrate(fresh)
+    repos = Repositories.over(fresh, RecordedEvents())
+    user = await make_user(repos)
+    pin = await make_pin(repos, user, await make_board(repos, user))
+    assert await repos.comments.counts([pin.id]) == {pin.id: 0}
+    assert await repos.comments.reaction_counts([pin.id]) == {pin.id: {}}
+    assert await repos.comments.viewer_reactions([pin.id], user.id) == {pin.id: None}
+    await repos.comments.add(user.id, pin.id, "first")  # the first WROTE and ON_PIN
+    await repos.comments.react(user.id, pin.id, ReactionKind.WOW)  # the first REACTED
+    assert await repos.comments.counts([pin.id]) == {pin.id: 1}
+    assert await repos.comments.reaction_counts([pin.id]) == {pin.id: {ReactionKind.WOW: 1}}
+    assert await repos.comments.viewer_reactions([pin.id], user.id) == {pin.id: ReactionKind.WOW}

@@ -21,6 +21,10 @@ def test_collects_every_repository_migration_and_seed_statement() -> None:
         "graph.repos.trending.PUBLIC_SAVES",
         "graph.repos.users.CREATE_WITH_CREDENTIAL",
         "graph.repos.credentials.REPLACE",
+        "graph.repos.collaborators.ACCEPT",
+        "migrations/neo4j/0009#1",
+        "graph.repos.comments.ADD",
+        "graph.repos.comments.REACT",
     ):
         assert expected in names
     assert not any("falkordb" in name for name in names)

@@ -19,6 +19,8 @@ import graph.demo.seed
 import graph.integrity
 import graph.migrate
 import graph.repos.boards
+import graph.repos.collaborators
+import graph.repos.comments
 import graph.repos.credentials
 import graph.repos.dialect
 import graph.repos.feed
@@ -39,7 +41,9 @@ MODULES: list[ModuleType] = [
     graph.repos.users,
     graph.repos.credentials,
     graph.repos.boards,
+    graph.repos.collaborators,
     graph.repos.pins,
+    graph.repos.comments,
     graph.repos.topics,
     graph.repos.trending,
     graph.repos.feed,

@@ -12,6 +12,8 @@ const SAYS = {
   USER_FOLLOWED: () => ["started following you", null],
   BOARD_FOLLOWED: (n) => ["followed your board", n.board?.name],
   NEW_PIN_IN_TOPIC: (n) => [`pinned in ${n.topic?.name || "a topic you follow"}`, n.pin?.title],
+  PIN_COMMENTED: (n) => ["commented on your pin", n.pin?.title],
+  PIN_REACTED: (n) => ["reacted to your pin", n.pin?.title],
 };
 
 export function NotificationsPage({ session }) {
