@@ -304,3 +304,28 @@ async def test_walks_feed_is_not_steered_by_saves_to_secret_boards(
     # The secret save neither seeds the walk nor is left out of the answer: the user looks
     # to a recommendation job exactly like someone with no history.
     assert await feed(secretive) == await feed(newcomer)
+
+
+async def test_a_collaborators_saves_feed_the_walks_where_the_board_is_public(
+    api: Api, services: Services, walks: WalkEngine, repos: Repositories
+) -> None:
+    """A collaborator's save into a public board is a save like the owner's; into a secret
+    board it stays unknown to the walks."""
+    owner, member = await make_user(repos), await make_user(repos)
+    public = await make_board(repos, owner)
+    secret = await make_board(repos, owner, privacy=Privacy.SECRET)
+    for board in (public, secret):
+        invite = await repos.collaborators.invite(owner.id, board.id, member.id)
+        await repos.collaborators.accept(member.id, invite.id)
+    token = api.token(member)
+    shown = (await api.data(CREATE_PIN, {"b": public.id}, token=token))["createPin"]
+    hidden = (await api.data(CREATE_PIN, {"b": secret.id}, token=token))["createPin"]
+    await drained(services.cache)
+    give_up = asyncio.get_running_loop().time() + 30
+    while not walks.graph.pin_index([shown["id"]])[0].size:
+        assert asyncio.get_running_loop().time() < give_up, "the save never reached the walks"
+        await asyncio.sleep(0.01)
+    robot = auth(api, owner, Role.RECOMMENDER)
+    body = {"pins": [shown["id"], hidden["id"]], "steps": 1000, "seed": 1}
+    answer = (await api.http.post("/walks/related", json=body, headers=robot)).json()
+    assert answer["unknownPins"] == [hidden["id"]]
