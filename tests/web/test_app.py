@@ -158,6 +158,27 @@ def test_open_a_pin_save_it_to_a_new_board_and_see_the_board(pages: Pages) -> No
     # MEDIUM is laid over SMALL once loaded.
     expect(closeup.locator("img[src*='/medium']")).to_have_class("loaded")
 
+    # React, comment, take both back.
+    reactions = page.get_by_role("group", name="Reactions")
+    love = reactions.get_by_role("button", name=re.compile("^Love"))
+    before = int((love.get_attribute("aria-label") or "").rsplit(" ", 1)[1])
+    love.click()
+    expect(love).to_have_attribute("aria-pressed", "true")
+    expect(love).to_have_attribute("aria-label", f"Love, {before + 1}")
+    page.get_by_label("Add a comment").fill("Lovely, saving this")
+    page.get_by_role("button", name="Post").click()
+    comment = (
+        page.get_by_test_id("comments")
+        .get_by_role("listitem")
+        .filter(has_text="Lovely, saving this")
+    )
+    expect(comment).to_contain_text("Saver")
+    expect(page.get_by_label("Add a comment")).to_have_value("")
+    comment.get_by_role("button", name="Delete").click()
+    expect(comment).to_have_count(0)
+    love.click()
+    expect(love).to_have_attribute("aria-pressed", "false")
+
     page.get_by_label("New board name").fill("Web test board")
     page.get_by_role("button", name="Save", exact=True).click()
     saved = page.get_by_text("Saved to")

@@ -7,6 +7,7 @@ import { forgetAll } from "../cache.js";
 import { useQuery, Failure, Loading } from "../data.js";
 import { CARD, Picture, PinGrid } from "../grid.js";
 import { Link, navigate } from "../router.js";
+import { Conversation } from "./comments.js";
 
 const CLOSEUP = `query PinCloseUp($id: ID!) {
   pin(id: $id) {
@@ -41,6 +42,7 @@ export function PinPage({ params, session }) {
         <p class="muted">by <${Link} href=${`/u/${pin.creator.handle}`}>${pin.creator.displayName}</${Link}>${" · "}saved ${pin.saveCount} ${pin.saveCount === 1 ? "time" : "times"}</p>
         <div class="chips">${pin.topics.map((topic) => html`<${Link} class="chip" href=${`/search?q=${encodeURIComponent(topic.name)}`}>${topic.name}</${Link}>`)}</div>
         ${session ? html`<${SaveToBoard} pin=${pin} />` : html`<p><${Link} class="button primary" href=${`/signin?next=/pin/${pin.id}`}>Sign in to save</${Link}></p>`}
+        <${Conversation} pinId=${pin.id} session=${session} />
         ${pin.boards.totalCount > 0 && html`<h2 class="section-title">On boards</h2>
           <ul class="board-list">${pin.boards.edges.map(({ node }) => html`<li key=${node.id}>
             <${Link} href=${`/board/${node.id}`}>${node.name}</${Link}> <span class="muted">by ${node.owner.handle}</span></li>`)}</ul>`}
