@@ -393,3 +393,44 @@ def test_keyboard_and_screen_reader_basics(page: Page) -> None:
     page.goto("/signup")
     for label in ("Handle", "Display name", "Password"):
         expect(page.get_by_label(label)).to_be_editable()
+
+
+def test_share_a_board_accept_the_invite_and_remove_the_collaborator(
+    pages: Pages, web_server: WebServer
+) -> None:
+    owner_handle, member_handle = new_handle(), new_handle()
+    owner_token = api_sign_up(web_server, owner_handle, "Board Owner")
+    api_sign_up(web_server, member_handle, "Board Friend")
+    board = graphql(
+        web_server, owner_token,
+        'mutation { createBoard(input: {name: "Our trip", privacy: SECRET}) { id } }',
+    )["createBoard"]["id"]  # fmt: skip
+
+    owner = pages.open(token=owner_token)
+    owner.goto(f"/board/{board}")
+    owner.get_by_label("Invite by handle").fill(f"@{member_handle}")
+    owner.get_by_role("button", name="Invite", exact=True).click()
+    expect(owner.get_by_text("Invited Board Friend")).to_be_visible()
+
+    member = pages.open()
+    member.goto("/signin")
+    member.get_by_label("Handle").fill(member_handle)
+    member.get_by_label("Password").fill(PASSWORD)
+    member.get_by_role("button", name="Sign in", exact=True).click()
+    member.wait_for_url(re.compile(r"/$"))
+    member.get_by_role("link", name=re.compile("^Notifications")).click()
+    invite = member.get_by_test_id("invites").get_by_role("listitem")
+    expect(invite).to_contain_text("Board Owner invited you to save to Our trip")
+    member.get_by_role("button", name="Accept the invite to Our trip").click()
+    member.wait_for_url(f"**/board/{board}")
+    expect(member.get_by_role("heading", level=1)).to_have_text("Our trip 🔒")
+    expect(member.get_by_role("button", name="Leave this board")).to_be_visible()
+
+    owner.reload()
+    members = owner.get_by_test_id("collaborators")
+    expect(members).to_contain_text("Board Friend")
+    owner.get_by_role("button", name="Remove Board Friend").click()
+    expect(members.get_by_role("listitem")).to_have_count(0)
+
+    member.reload()  # the secret board is gone for them on the next request
+    expect(member.get_by_role("heading", level=1)).to_have_text("Board not found")

@@ -5,11 +5,12 @@ import { useQuery, Failure, Loading } from "../data.js";
 import { FollowButton } from "../follow.js";
 import { CARD, PagedGrid, connectionPage, usePages } from "../grid.js";
 import { Link } from "../router.js";
+import { Collaborators } from "./sharing.js";
 
 export function BoardPage({ params, session }) {
   const { data, error, loading, reload } = useQuery(
     `query Board($id: ID!) { board(id: $id) {
-      id name description privacy pinCount followerCount viewerIsFollowing
+      id name description privacy pinCount followerCount viewerIsFollowing viewerRole
       owner { id handle displayName } topics { name } } }`,
     { id: params.id },
   );
@@ -20,7 +21,7 @@ export function BoardPage({ params, session }) {
     return html`<div class="centered"><h1 class="page-title" tabindex="-1">Board not found</h1>
       <p class="muted">It was deleted, or it is secret.</p></div>`;
   }
-  const mine = session?.user?.id === board.owner.id;
+  const mine = board.viewerRole !== null && board.viewerRole !== undefined;
   return html`<header class="centered" style="text-align: center">
       <h1 class="page-title" tabindex="-1">${board.name}${board.privacy === "SECRET" ? " 🔒" : ""}</h1>
       ${board.description && html`<p>${board.description}</p>`}
@@ -28,6 +29,7 @@ export function BoardPage({ params, session }) {
       ${!mine && html`<${FollowButton} kind="board" id=${board.id} name=${board.name} session=${session}
         following=${board.viewerIsFollowing} followers=${board.followerCount} />`}
     </header>
+    ${session && html`<${Collaborators} board=${board} session=${session} />`}
     <${BoardPins} id=${board.id} name=${board.name} />`;
 }
 

@@ -6,12 +6,14 @@ import { Failure, SignInFirst } from "../data.js";
 import { usePages, MoreOnScroll } from "../grid.js";
 import { refreshUnread } from "../unread.js";
 import { Link, navigate } from "../router.js";
+import { Invites } from "./sharing.js";
 
 const SAYS = {
   PIN_SAVED: (n) => ["saved your pin", n.pin?.title],
   USER_FOLLOWED: () => ["started following you", null],
   BOARD_FOLLOWED: (n) => ["followed your board", n.board?.name],
   NEW_PIN_IN_TOPIC: (n) => [`pinned in ${n.topic?.name || "a topic you follow"}`, n.pin?.title],
+  BOARD_INVITE: (n) => ["invited you to a board", n.board?.name],
   PIN_COMMENTED: (n) => ["commented on your pin", n.pin?.title],
   PIN_REACTED: (n) => ["reacted to your pin", n.pin?.title],
 };
@@ -65,6 +67,7 @@ function InboxPages({ reload }) {
       <button class="button" onClick=${() => markRead(null)} disabled=${!items.some((n) => !n.read)}>Mark all as read</button>
     </div>
     ${error && html`<${Failure} error=${error} />`}
+    <${Invites} />
     ${paged.pages > 0 && items.length === 0 && html`<p class="empty">Nothing yet. When someone saves your pins or follows you, it shows here.</p>`}
     <ul class="notifications" data-testid="notifications">
       ${items.map((n) => html`<${Item} key=${n.id} notification=${n} open=${open} />`)}
