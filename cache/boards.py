@@ -1,4 +1,5 @@
-"""Board pages cached in Redis: the newest saves of a board, with cursors, and its pin count.
+"""Board pages cached in Redis: the newest saves of a board, with cursors, its pin count, and
+its sections with their pin counts.
 
 Keys are versioned: every write that touches a board increments `pg:bv:<board>` before the
 writer gets its answer, so the next reader, on any connection, asks for a key that does not
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 import redis.asyncio as aioredis
@@ -34,6 +35,7 @@ from domain.recent import Recent
 from events.model import Event
 from graph.model import Board, Page, Pin, Privacy
 from graph.repos.boards import BoardRepo
+from graph.repos.sections import Section, SectionRepo
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +53,7 @@ class BoardPage:
     pins: list[Pin]  # newest save first, at most PAGE_SIZE
     cursors: list[str]
     pin_count: int
+    sections: list[Section] = field(default_factory=list)  # oldest first, with pin counts
 
 
 class BoardVersions:
@@ -104,9 +107,12 @@ class BoardVersions:
 
 
 class BoardCache:
-    def __init__(self, versions: BoardVersions, boards: BoardRepo) -> None:
+    def __init__(
+        self, versions: BoardVersions, boards: BoardRepo, sections: SectionRepo | None = None
+    ) -> None:
         self.versions = versions
         self.boards = boards
+        self.sections = sections or SectionRepo(boards.backend, boards.events)
         self._flights: dict[str, asyncio.Future[BoardPage]] = {}
         self._local: Recent[str, BoardPage] = Recent(LOCAL_PAGES)
 
@@ -192,7 +198,8 @@ class BoardCache:
     async def _build(self, board: Board) -> BoardPage:
         page: Page[Pin] = await self.boards.pins_of_visible(board.id, PAGE_SIZE, None)
         counts = await self.boards.pin_counts([board.id])
-        return BoardPage(board, page.items, page.cursors, counts[board.id])
+        sections = await self.sections.of_boards([board.id])
+        return BoardPage(board, page.items, page.cursors, counts[board.id], sections[board.id])
 
     async def _still_public(self, key: str, board: Board) -> Board | None:
         """The board as the store has it now, when `key` is a public page's and it is still
@@ -221,15 +228,17 @@ def _encode(page: BoardPage) -> bytes:
     return orjson.dumps({
         "board": page.board.to_row(), "pins": [p.to_row() for p in page.pins],
         "cursors": page.cursors, "count": page.pin_count,
+        "sections": [section.to_row() for section in page.sections],
     })  # fmt: skip
 
 
 def _decode(raw: bytes | str) -> BoardPage | None:
-    """None for a page cached by an older version of pingraph (without its board)."""
+    """None for a page cached by an older version of pingraph (without its board or its
+    sections)."""
     data = orjson.loads(raw)
-    if "board" not in data:
+    if "board" not in data or "sections" not in data:
         return None
     return BoardPage(
         Board.from_row(data["board"]), [Pin.from_row(row) for row in data["pins"]],
-        data["cursors"], data["count"],
+        data["cursors"], data["count"], [Section.from_row(row) for row in data["sections"]],
     )  # fmt: skip

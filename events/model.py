@@ -38,6 +38,9 @@ class EventType(StrEnum):
     COMMENT_DELETED = "CommentDeleted"  # pin, comment
     PIN_REACTED = "PinReacted"  # a new or a changed reaction
     PIN_UNREACTED = "PinUnreacted"
+    SECTION_CREATED = "SectionCreated"  # board
+    SECTION_DELETED = "SectionDeleted"  # board; its pins stay on the board
+    PIN_MOVED = "PinMoved"  # pin, board: a pin already on the board saved into a section
     # Not a write: published first after events were lost while Redis was away, so that
     # consumers rebuild what they derive (the walk graph) instead of trusting the stream.
     EVENTS_LOST = "EventsLost"
@@ -97,4 +100,5 @@ BOARD_PAGE_CHANGES = frozenset({
     EventType.PIN_CREATED, EventType.PIN_SAVED, EventType.PIN_UNSAVED,
     EventType.BOARD_UPDATED, EventType.BOARD_DELETED,
     EventType.COLLABORATOR_ADDED, EventType.COLLABORATOR_REMOVED,
+    EventType.SECTION_CREATED, EventType.SECTION_DELETED, EventType.PIN_MOVED,
 })  # fmt: skip

@@ -33,6 +33,15 @@ ABOUT_WRONG_ENDS = _wrong_ends("ABOUT", ["Board"], ["Topic"])
 FOLLOWS_WRONG_ENDS = _wrong_ends("FOLLOWS", ["User"], ["User", "Board", "Topic"])
 COLLABORATES_ON_WRONG_ENDS = _wrong_ends("COLLABORATES_ON", ["User"], ["Board"])
 INVITED_TO_WRONG_ENDS = _wrong_ends("INVITED_TO", ["User"], ["Board"])
+HAS_SECTION_WRONG_ENDS = _wrong_ends("HAS_SECTION", ["Board"], ["Section"])
+SECTIONS_WITHOUT_ONE_BOARD = f"""
+MATCH (s:Section)
+OPTIONAL MATCH (b)-[:HAS_SECTION]->(s)
+WITH s, count(b) AS boards
+WHERE boards <> 1
+RETURN count(s) AS n,
+       collect(s.id + ' is on ' + toString(boards) + ' boards')[0..{EXAMPLES}] AS examples
+"""
 BOARDS_WITHOUT_ONE_OWNER = f"""
 MATCH (b:Board)
 OPTIONAL MATCH (o)-[:OWNS]->(b)
@@ -74,6 +83,8 @@ RULES = (
     ("COLLABORATES_ON joins a user to a board", COLLABORATES_ON_WRONG_ENDS),
     ("INVITED_TO joins a user to a board", INVITED_TO_WRONG_ENDS),
     ("a board's memberIds are its collaborators' ids", BOARD_MEMBER_IDS_OFF),
+    ("HAS_SECTION joins a board to a section", HAS_SECTION_WRONG_ENDS),
+    ("every section is on one board", SECTIONS_WITHOUT_ONE_BOARD),
 )
 
 

@@ -100,8 +100,8 @@ async def delete_pin(ctx: Context, pin_id: str) -> bool:
     return True
 
 
-async def save_pin(ctx: Context, pin_id: str, board_id: str) -> Pin:
-    pin = await ctx.repos.pins.save(ctx.require_user(), pin_id, board_id)
+async def save_pin(ctx: Context, pin_id: str, board_id: str, section_id: str | None = None) -> Pin:
+    pin = await ctx.repos.pins.save(ctx.require_user(), pin_id, board_id, section_id)
     ctx.fresh_loaders()
     return pin
 

@@ -10,7 +10,7 @@ from strawberry.file_uploads import Upload
 from domain.errors import BadInput
 from graph.model import Privacy
 from graph.repos.pins import NewPin
-from resolvers import accounts, notifications, writes
+from resolvers import accounts, notifications, sections, writes
 from resolvers import collaborators as sharing
 from resolvers.context import Info
 from schema.accounts import AuthPayload
@@ -18,6 +18,7 @@ from schema.types import (
     Board,
     BoardInvite,
     BoardPrivacy,
+    BoardSection,
     Comment,
     EngagementKind,
     NotificationKind,
@@ -223,10 +224,46 @@ class Mutation:
         return await writes.delete_pin(info.context, id)
 
     @strawberry.mutation(
-        description="Save a pin you can see to a board you own or collaborate on; idempotent."
+        description="Save a pin you can see to a board you own or collaborate on; idempotent. "
+        "With `sectionId`, into that section of the board (a pin on the board already moves "
+        "there); without it, a pin already on the board keeps its section."
     )
-    async def save_pin(self, info: Info, pin_id: PinId, board_id: BoardId) -> Pin:
-        return Pin.of(await writes.save_pin(info.context, pin_id, board_id))
+    async def save_pin(
+        self,
+        info: Info,
+        pin_id: PinId,
+        board_id: BoardId,
+        section_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="A section of that board; NOT_FOUND otherwise."),
+        ] = None,
+    ) -> Pin:
+        section = str(section_id) if section_id is not None else None
+        return Pin.of(await writes.save_pin(info.context, pin_id, board_id, section))
+
+    @strawberry.mutation(
+        description="Add a section to a board you own or collaborate on. The name is trimmed, "
+        "1-50 characters; CONFLICT when the board has a section of that name (ignoring case), "
+        "BAD_USER_INPUT past 50 sections."
+    )
+    async def create_board_section(
+        self,
+        info: Info,
+        board_id: BoardId,
+        name: Annotated[str, strawberry.argument(description="The section's name.")],
+    ) -> BoardSection:
+        return BoardSection.of(await sections.create(info.context, board_id, name))
+
+    @strawberry.mutation(
+        description="Delete a section: the board's owner any, a collaborator those they added. "
+        "Its pins stay on the board, in no section."
+    )
+    async def delete_board_section(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The section's id.")],
+    ) -> bool:
+        return await sections.delete(info.context, id)
 
     @strawberry.mutation(
         description="Remove a pin from a board you own, or a save of yours from a board you "

@@ -14,10 +14,11 @@ from domain.errors import BadInput
 from graph import model as domain
 from graph.repos import collaborators as collaborators_model
 from graph.repos import comments as discussion
+from graph.repos import sections as sections_model
 from graph.repos.notifications import MAX_ACTORS
 from notifications import model as notify
 from resolvers import collaborators as sharing
-from resolvers import notifications, reads, visual, walked
+from resolvers import notifications, reads, sections, visual, walked
 from resolvers.context import Info
 from schema.connection import Connection, connection
 
@@ -270,6 +271,13 @@ class Board:
             return 0
         return await reads.board_pin_count(info.context, self.model.id)
 
+    @strawberry.field(description="The board's sections, oldest first. Seen wherever the board is.")
+    async def sections(self, info: Info) -> list[BoardSection]:
+        if self.preview:
+            return []
+        found = await sections.of_board(info.context, self.model)
+        return [BoardSection.of(section) for section in found]
+
     @strawberry.field(
         description="What you are to the board: OWNER, COLLABORATOR, or null (not a member, "
         "or signed out)."
@@ -301,6 +309,41 @@ class Board:
     @strawberry.field(description="Whether you follow the board (false when signed out).")
     async def viewer_is_following(self, info: Info) -> bool:
         return await info.context.loaders.follows_board.load(self.model.id)
+
+
+@strawberry.type(
+    description="A named part of a board that its members save pins into; seen wherever its "
+    "board is. A pin is in at most one section of a board."
+)
+class BoardSection:
+    model: strawberry.Private[sections_model.Section]
+    id: strawberry.ID = strawberry.field(description="Opaque, time-sortable id.")
+    name: str = strawberry.field(description="1-50 characters, unique on its board ignoring case.")
+    created_at: datetime = strawberry.field(description="When the section was added.")
+
+    @classmethod
+    def of(cls, section: sections_model.Section) -> BoardSection:
+        return cls(
+            model=section,
+            id=strawberry.ID(section.id),
+            name=section.name,
+            created_at=timestamp(section.created_at),
+        )
+
+    @strawberry.field(
+        description="Who added the section: the board's owner or one of its collaborators."
+    )
+    def created_by(self, info: Info) -> User:
+        return user_by_id(info, self.model.created_by)  # type: ignore[return-value]
+
+    @strawberry.field(description="Pins saved into the section, newest save first.")
+    async def pins(self, info: Info, first: First = 25, after: After = None) -> Connection[Pin]:
+        listing = await sections.pins(info.context, self.model, or_default(first), after)
+        return connection(listing, Pin.of)
+
+    @strawberry.field(description="How many pins are in the section.")
+    def pin_count(self) -> int:
+        return self.model.pin_count
 
 
 @strawberry.type(description="A stored picture in several renditions.")

@@ -224,7 +224,7 @@ def build_stores(
         events=events,
         repos=repos,
         images=images,
-        board_cache=BoardCache(versions, repos.boards),
+        board_cache=BoardCache(versions, repos.boards, repos.sections),
         feed_cache=FeedCache(cache, on_event=counter("feed")),
         responses=responses,
         walk_deltas=DeltaLog(cache, on_event=lambda event: metrics.walk_deltas.labels(event).inc()),

@@ -17,6 +17,7 @@ from graph.repos.credentials import CredentialRepo
 from graph.repos.feed import FeedRepo
 from graph.repos.notifications import NotificationRepo
 from graph.repos.pins import PinRepo
+from graph.repos.sections import SectionRepo
 from graph.repos.topics import TopicRepo
 from graph.repos.trending import TrendingRepo
 from graph.repos.users import UserRepo
@@ -37,6 +38,7 @@ class Repositories:
     credentials: CredentialRepo
     comments: CommentRepo
     collaborators: CollaboratorRepo
+    sections: SectionRepo
 
     @classmethod
     def over(cls, backend: GraphBackend, events: EventSink) -> Repositories:
@@ -53,4 +55,5 @@ class Repositories:
             CredentialRepo(backend),
             CommentRepo(backend, events),
             CollaboratorRepo(backend, events),
+            SectionRepo(backend, events),
         )

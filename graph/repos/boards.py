@@ -67,9 +67,13 @@ WITH DISTINCT o, b
 RETURN {BOARD_ITEM} AS item
 """
 # Pins the owner created that are saved nowhere else go with the board, with their comments;
-# others' pins stay.
+# others' pins stay. Its sections go with it.
 DELETE = """
 MATCH (o:User {id: $viewer})-[:OWNS]->(b:Board {id: $id})
+OPTIONAL MATCH (b)-[:HAS_SECTION]->(sec:Section)
+WITH o, b, collect(sec) AS sections
+FOREACH (x IN sections | DETACH DELETE x)
+WITH o, b
 OPTIONAL MATCH (o)-[:CREATED]->(p:Pin)-[:SAVED_TO]->(b)
 OPTIONAL MATCH (p)-[:SAVED_TO]->(other:Board)
 WITH b, p, count(other) AS boards

@@ -27,6 +27,7 @@ from graph.model import (
     topic_names,
 )
 from graph.repos.boards import check_board_member
+from graph.repos.collaborators import check_id
 from graph.repos.cypher import (
     BOARD_ITEM,
     BOARD_MEMBER,
@@ -45,6 +46,7 @@ from graph.repos.cypher import (
     visible_pins,
 )
 from graph.repos.dialect import SEARCH_COUNT, SEARCH_PINS, SEARCH_VISIBLE_PINS, search_text
+from graph.repos.sections import check_section_on_board
 
 MAX_QUERY = 200
 
@@ -67,15 +69,25 @@ FOREACH (t IN $topics |
   MERGE (p)-[:TAGGED]->(x))
 RETURN {PIN_ITEM} AS item
 """
+# With a `$sectionId`, the section must be one of this board's, checked in the same
+# statement as the membership; a pin already on the board moves into it. Without one, a
+# save keeps whatever section the pin is in.
 SAVE = f"""
 MATCH (b:Board {{id: $boardId}})<-[:OWNS]-(o:User)
 WHERE {BOARD_MEMBER}
 WITH b
+OPTIONAL MATCH (b)-[:HAS_SECTION]->(sec:Section)
+WHERE sec.id = $sectionId
+WITH b, count(sec) AS sections
+WHERE $sectionId IS NULL OR sections > 0
 MATCH (p:Pin {{id: $pinId}})
 {visible_pins("b")}
+OPTIONAL MATCH (p)-[old:SAVED_TO]->(b)
+WITH b, p, old IS NOT NULL AS existed, old.section AS was
 MERGE (p)-[s:SAVED_TO]->(b)
 ON CREATE SET s.at = $now, s.by = $viewer
-RETURN {PIN_ITEM} AS item
+SET s.section = coalesce($sectionId, s.section)
+RETURN {PIN_ITEM} AS item, existed, was
 """
 # The owner removes any save; a collaborator only their own (`SAVED_TO.by`).
 UNSAVE = f"""
@@ -301,19 +313,34 @@ class PinRepo:
         )  # fmt: skip
         return pin
 
-    async def save(self, viewer: str, pin_id: str, board_id: str) -> Pin:
-        """Save a visible pin to a board the viewer owns or collaborates on; saving twice
-        changes nothing."""
-        rows = await self.backend.write(
-            SAVE, {"viewer": viewer, "pinId": pin_id, "boardId": board_id, "now": now_ms()}
-        )
+    async def save(
+        self, viewer: str, pin_id: str, board_id: str, section_id: str | None = None
+    ) -> Pin:
+        """Save a visible pin to a board the viewer owns or collaborates on, and into one of
+        its sections when `section_id` is given (moving it there when it is on the board
+        already); saving twice changes nothing. Without a section, a pin keeps its section."""
+        if section_id is not None:
+            section_id = check_id(section_id, "sectionId")
+        params = {
+            "viewer": viewer, "pinId": pin_id, "boardId": board_id, "sectionId": section_id,
+            "now": now_ms(),
+        }  # fmt: skip
+        rows = await self.backend.write(SAVE, params)
         if not rows:
             await self._refuse_board(viewer, board_id)
+            if section_id is not None:
+                await check_section_on_board(self.backend, board_id, section_id)
             raise NotFound(f"no pin {pin_id!r}")
-        await self.events.publish(
-            Event(EventType.PIN_SAVED, actor=viewer, pin=pin_id, board=board_id)
-        )
-        return Pin.from_row(rows[0]["item"])
+        row = rows[0]
+        if not row["existed"] or section_id is None:
+            await self.events.publish(
+                Event(EventType.PIN_SAVED, actor=viewer, pin=pin_id, board=board_id)
+            )
+        elif row["was"] != section_id:
+            await self.events.publish(
+                Event(EventType.PIN_MOVED, actor=viewer, pin=pin_id, board=board_id)
+            )
+        return Pin.from_row(row["item"])
 
     async def unsave(self, viewer: str, pin_id: str, board_id: str) -> bool:
         """Remove a save; False when the pin was not saved there."""

@@ -41,8 +41,10 @@ async def test_a_sound_graph_has_no_findings_and_broken_edges_are_named(
     invite = await repos.collaborators.invite(owner.id, secret.id, fan.id)
     await repos.collaborators.accept(fan.id, invite.id)
     await repos.collaborators.invite(owner.id, board.id, fan.id)  # pending
+    section = await repos.sections.create(owner.id, secret.id, "Cups")
+    await repos.pins.save(owner.id, pin.id, secret.id, section.id)
     findings = await check(fresh)
-    assert len(findings) == 11
+    assert len(findings) == 13
     assert [f for f in findings if f.count] == []
     # What the engine defect wrote: an OWNS edge to a pin, and a board nobody owns.
     await fresh.write(

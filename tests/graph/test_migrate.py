@@ -123,3 +123,17 @@ async def test_comment_and_reaction_reads_compiled_first_see_later_writes(
     assert await repos.comments.counts([pin.id]) == {pin.id: 1}
     assert await repos.comments.reaction_counts([pin.id]) == {pin.id: {ReactionKind.WOW: 1}}
     assert await repos.comments.viewer_reactions([pin.id], user.id) == {pin.id: ReactionKind.WOW}
+
+
+async def test_section_reads_compiled_first_see_later_sections(fresh: GraphBackend) -> None:
+    """0011 registers HAS_SECTION before any plan that reads it is cached."""
+    await migrate(fresh)
+    repos = Repositories.over(fresh, RecordedEvents())
+    user = await make_user(repos)
+    board = await make_board(repos, user)
+    pin = await make_pin(repos, user, board)
+    assert await repos.sections.of_boards([board.id]) == {board.id: []}
+    section = await repos.sections.create(user.id, board.id, "First")  # the first HAS_SECTION
+    await repos.pins.save(user.id, pin.id, board.id, section.id)
+    found = (await repos.sections.of_boards([board.id]))[board.id]
+    assert [(s.id, s.pin_count) for s in found] == [(section.id, 1)]

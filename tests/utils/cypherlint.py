@@ -26,6 +26,7 @@ import graph.repos.dialect
 import graph.repos.feed
 import graph.repos.notifications
 import graph.repos.pins
+import graph.repos.sections
 import graph.repos.topics
 import graph.repos.trending
 import graph.repos.users
@@ -43,6 +44,7 @@ MODULES: list[ModuleType] = [
     graph.repos.boards,
     graph.repos.collaborators,
     graph.repos.pins,
+    graph.repos.sections,
     graph.repos.comments,
     graph.repos.topics,
     graph.repos.trending,
