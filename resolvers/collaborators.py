@@ -49,6 +49,16 @@ async def invites(ctx: Context, user_id: str) -> list[Invite]:
     return await ctx.repos.collaborators.invites_of(user_id)
 
 
+async def shared_boards(
+    ctx: Context, user_id: str, first: int, after: str | None
+) -> Listing[Board]:
+    """Boards the viewer collaborates on; empty for anyone else's user."""
+    if ctx.viewer_id is None or ctx.viewer_id != user_id:
+        return nothing()
+    page = await ctx.repos.collaborators.shared_with(user_id, first, after)
+    return Listing(page, lambda: ctx.repos.collaborators.shared_with_count(user_id))
+
+
 async def is_member(ctx: Context, board: Board) -> bool:
     """Whether the viewer owns or collaborates on a board they have found visible."""
     viewer = ctx.viewer_id

@@ -183,6 +183,16 @@ class User:
         return await notifications.unread_count(info.context, self.model.id)
 
     @strawberry.field(
+        description="Boards you collaborate on, and may save to, newest membership first "
+        "(your own user only; empty for anyone else). Your own boards are in `boards`."
+    )
+    async def shared_boards(
+        self, info: Info, first: First = 25, after: After = None
+    ) -> Connection[Board]:
+        listing = await sharing.shared_boards(info.context, self.model.id, or_default(first), after)
+        return connection(listing, Board.of)
+
+    @strawberry.field(
         description="Your pending invites to collaborate on boards, newest first (your own "
         "user only; empty for anyone else)."
     )

@@ -142,6 +142,10 @@ RETURN {BOARD_ITEM} AS item, c.at AS sortKey, b.id AS sortId
 ORDER BY sortKey DESC, sortId DESC
 LIMIT $limit
 """
+SHARED_WITH_COUNT = """
+MATCH (:User {id: $viewer})-[:COLLABORATES_ON]->(b:Board)
+RETURN count(b) AS n
+"""
 # The viewer's pending invites, with the board each is to: shown to its invitee alone.
 INVITES_OF = f"""
 MATCH (:User {{id: $viewer}})-[i:INVITED_TO]->(b:Board)<-[:OWNS]-(o:User)
@@ -326,6 +330,10 @@ class CollaboratorRepo:
             self.backend, SHARED_WITH, {"viewer": viewer},
             first=first, after_cursor=after_, build=Board.from_row,
         )  # fmt: skip
+
+    async def shared_with_count(self, viewer: str) -> int:
+        rows = await self.backend.read(SHARED_WITH_COUNT, {"viewer": viewer})
+        return int(rows[0]["n"]) if rows else 0
 
     async def invites_of(self, viewer: str) -> list[Invite]:
         """The viewer's pending invites, newest first."""

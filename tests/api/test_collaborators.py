@@ -288,3 +288,26 @@ async def test_a_removal_takes_effect_on_the_next_request_everywhere(
     again = await read()
     assert secret.id not in ids(again["feed"]["homeFeed"])
     assert again["board"]["board"] is None
+
+
+async def test_shared_boards_lists_the_boards_i_collaborate_on(
+    api: Api, repos: Repositories
+) -> None:
+    owner, member, other = await make_user(repos), await make_user(repos), await make_user(repos)
+    board = await make_board(repos, owner, privacy=Privacy.SECRET)
+    query = """query($h: String!) {
+      user(handle: $h) { sharedBoards { totalCount edges { node { id } } } } }"""
+    mine = {"h": member.handle}
+    assert (await api.data(query, mine, token=api.token(member)))["user"]["sharedBoards"] == {
+        "totalCount": 0, "edges": []}  # fmt: skip
+    await share(api, owner, board, member)
+    shared = (await api.data(query, mine, token=api.token(member)))["user"]["sharedBoards"]
+    assert shared["totalCount"] == 1
+    assert ids(shared) == [board.id]
+    # Nobody else learns of it.
+    for viewer in (other, owner):
+        seen = (await api.data(query, mine, token=api.token(viewer)))["user"]["sharedBoards"]
+        assert seen == {"totalCount": 0, "edges": []}
+    await api.data(LEAVE, {"b": board.id}, token=api.token(member))
+    left = (await api.data(query, mine, token=api.token(member)))["user"]["sharedBoards"]
+    assert left["totalCount"] == 0
