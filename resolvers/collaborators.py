@@ -7,13 +7,22 @@ it changes elsewhere (board pages, feeds, notifications) follows from its domain
 from __future__ import annotations
 
 from graph.model import Board, Page, User
-from graph.repos.collaborators import Invite
+from graph.repos.collaborators import Invite, check_id
 from resolvers.context import Context
 from resolvers.reads import Listing
 
 
 async def invite(ctx: Context, board_id: str, user_id: str) -> Invite:
-    found = await ctx.repos.collaborators.invite(ctx.require_user(), board_id, user_id)
+    """Invite, within the viewer's invite limit: malformed ids are refused first, and only an
+    invite that is created counts (inviting again, or a refused invite, does not)."""
+    viewer = ctx.require_user()
+    check_id(board_id, "boardId")
+    check_id(user_id, "userId")
+    if ctx.invite_limits is not None:
+        await ctx.invite_limits.check(viewer)
+    found = await ctx.repos.collaborators.invite(viewer, board_id, user_id)
+    if found.created and ctx.invite_limits is not None:
+        await ctx.invite_limits.count(viewer)
     ctx.fresh_loaders()
     return found
 

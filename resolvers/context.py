@@ -19,7 +19,7 @@ from graph.repos import Repositories
 from media.service import ImageService
 from notifications.service import NotificationService
 from resolvers.loaders import Loaders
-from server.ratelimit import CommentLimits
+from server.ratelimit import CommentLimits, InviteLimits
 from visual.service import VisualSearch
 from walks.engine import WalkEngine
 
@@ -48,6 +48,8 @@ class Context:
     expires_at: float | None = None
     # Limits on new comments per user (None: none, for tools that build a context).
     comment_limits: CommentLimits | None = None
+    # Limits on new invites per user (None: none).
+    invite_limits: InviteLimits | None = None
 
     def __post_init__(self) -> None:
         self.fresh_loaders()

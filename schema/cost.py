@@ -38,9 +38,18 @@ from strawberry.extensions import SchemaExtension
 
 from domain.recent import Recent
 from graph.model import MAX_PAGE, MAX_TOPICS
+from graph.repos.collaborators import MAX_INVITES_LISTED
+from graph.repos.sections import MAX_SECTIONS
 
 MAX_COST = 10_000  # objects one operation may return, at most
 KNOWN_COSTS = 1024
+# Lists without `first` that may hold more than `MAX_TOPICS`, by (type, field): each counts
+# as its maximum. Every other such list (topics, reaction counts, muted kinds) holds at most
+# `MAX_TOPICS`.
+LIST_MAXIMUMS = {
+    ("User", "boardInvites"): MAX_INVITES_LISTED,
+    ("Board", "sections"): MAX_SECTIONS,
+}
 
 
 class CostLimiter(SchemaExtension):
@@ -144,7 +153,7 @@ def _cost(
             count *= min(max(first, 0), MAX_PAGE)
             total += count
         elif is_list_type(get_nullable_type(definition.type)) and not _is_connection(owner):
-            count *= MAX_TOPICS  # the only other lists without `first`: a pin's or board's topics
+            count *= LIST_MAXIMUMS.get((owner.name, field.name.value), MAX_TOPICS)
             total += count
         child = get_named_type(definition.type)
         if field.selection_set is not None and isinstance(child, GraphQLObjectType):

@@ -291,7 +291,8 @@ class Mutation:
     @strawberry.mutation(
         description="Invite a user to collaborate on a board you own; inviting again returns "
         "the same invite. CONFLICT when they are the owner or a collaborator already; "
-        "BAD_USER_INPUT past 50 collaborators and pending invites."
+        "BAD_USER_INPUT past 50 collaborators and pending invites; RATE_LIMITED past your "
+        "invite limit (only invites created count)."
     )
     async def invite_collaborator(
         self, info: Info, board_id: BoardId, user_id: UserId
@@ -342,9 +343,11 @@ class Mutation:
         return await writes.record_engagement(info.context, pin_id, kind.name)
 
     @strawberry.mutation(
-        description="Comment on a pin you can see. Plain text, 1-500 characters after trimming, "
-        "no control characters but line breaks and tabs. NOT_FOUND for a pin you cannot see; "
-        "RATE_LIMITED past your comment limits."
+        description="Comment on a pin you can see. Plain text, line breaks normalised to \\n, "
+        "1-500 characters after trimming, no control characters but line breaks and tabs, no "
+        "bidirectional controls or line/paragraph separators, not only zero-width characters "
+        "(BAD_USER_INPUT otherwise). NOT_FOUND for a pin you cannot see; RATE_LIMITED past "
+        "your comment limits."
     )
     async def add_comment(
         self,
@@ -355,8 +358,9 @@ class Mutation:
         return Comment.of(await writes.add_comment(info.context, pin_id, text))
 
     @strawberry.mutation(
-        description="Delete a comment you wrote, or one on a pin you created. FORBIDDEN for "
-        "others' comments on others' pins; NOT_FOUND when it is gone or you cannot see its pin."
+        description="Delete a comment you wrote (even on a pin you can no longer see), or one "
+        "on a pin you created. FORBIDDEN for others' comments on others' pins; NOT_FOUND when "
+        "it is gone, or it is not yours and you cannot see its pin."
     )
     async def delete_comment(
         self,

@@ -217,8 +217,10 @@ class BoardInvite:
         )
 
     @strawberry.field(
-        description="The board. Until you accept, a secret board shows its name, description "
-        "and owner, but none of its pins or collaborators."
+        description="The board. Until you accept, a board you cannot otherwise see (a secret "
+        "one) is a preview: its id, name, description, privacy, creation time and owner; "
+        "everything else is empty (no pins, sections, topics or collaborators, counts 0, "
+        "viewerRole null, viewerIsFollowing false)."
     )
     async def board(self, info: Info) -> Board:
         visible = await info.context.loaders.board.load(self.model.board.id)
@@ -243,8 +245,10 @@ class Board:
         description="PUBLIC, or SECRET (seen by its owner and collaborators alone)."
     )
     created_at: datetime = strawberry.field(description="When the board was created.")
-    # Shown through an invite to someone who cannot see the board yet: its pins and
-    # collaborators stay hidden until they accept.
+    # Shown through an invite to someone who cannot see the board yet: only id, name,
+    # description, privacy, createdAt and owner are real; every field that reads the store
+    # about the board (pins, counts, sections, topics, collaborators, follows, role) answers
+    # empty until they accept.
     preview: strawberry.Private[bool] = False
 
     @classmethod
@@ -265,6 +269,8 @@ class Board:
 
     @strawberry.field(description="Topics the board is about, by name.")
     async def topics(self, info: Info) -> list[Topic]:
+        if self.preview:
+            return []
         found = await info.context.loaders.board_topics.load(self.model.id)
         return [Topic.of(topic) for topic in found]
 
@@ -314,10 +320,14 @@ class Board:
 
     @strawberry.field(description="How many users follow the board.")
     async def follower_count(self, info: Info) -> int:
+        if self.preview:
+            return 0
         return await info.context.loaders.board_follower_count.load(self.model.id)
 
     @strawberry.field(description="Whether you follow the board (false when signed out).")
     async def viewer_is_following(self, info: Info) -> bool:
+        if self.preview:
+            return False
         return await info.context.loaders.follows_board.load(self.model.id)
 
 

@@ -16,7 +16,7 @@ from schema.build import build_schema
 from server import cypher_routes, health, media_routes, walk_routes, web
 from server.graphql import GraphQLEndpoint
 from server.observability import Metrics, RequestMiddleware
-from server.ratelimit import CommentLimits, RateLimits
+from server.ratelimit import CommentLimits, InviteLimits, RateLimits
 from server.services import Prepare, open_services
 from server.settings import Settings
 
@@ -40,6 +40,9 @@ def create_app(settings: Settings, *, prepare: Prepare | None = None) -> Starlet
                 services.cache,
                 per_user=settings.comments_per_user,
                 per_user_day=settings.comments_per_user_day,
+            )
+            app.state.invite_limits = InviteLimits(
+                services.cache, per_user=settings.invites_per_user
             )
             # What start-up made (schema, walk graph, clients) lives as long as the process:
             # the collector need not walk it again on every full collection.

@@ -314,6 +314,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             services.visual, services.trending, services.accounts,
             client_address(request),
             comment_limits=getattr(request.app.state, "comment_limits", None),
+            invite_limits=getattr(request.app.state, "invite_limits", None),
         )  # fmt: skip
 
     async def on_ws_connect(self, context: Context) -> None:

@@ -102,3 +102,46 @@ class CommentLimits:
                 f"too many comments: at most {item} per user; retry in {retry_after}s",
                 retry_after=retry_after,
             )
+
+
+class InviteLimits:
+    """New invites per user (`inviteCollaborator`), a moving window of the `limits` library
+    in Redis. Only an invite that is created counts (not inviting again, nor a refused one):
+    the caller asks `check` before the write and `count`s a created invite after it, so
+    concurrent invites may pass the limit by a few. Fails open when Redis does not answer."""
+
+    SCOPE = "invite"
+
+    def __init__(self, cache: aioredis.Redis, *, per_user: str) -> None:
+        shared: dict[str, Any] = {"connection_pool": cache.connection_pool}
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix="pingraph:rate",
+            **shared,
+        )
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.item = parse(per_user)
+
+    async def check(self, user: str) -> None:
+        """RateLimited (with seconds to wait) when one more invite would pass the limit."""
+        try:
+            if await self.limiter.test(self.item, self.SCOPE, user):
+                return
+            reset_at, _ = await self.limiter.get_window_stats(self.item, self.SCOPE, user)
+        except StorageError as error:
+            log.warning("invite limits are off: the cache does not answer", error=str(error))
+            return
+        retry_after = max(1, math.ceil(reset_at - time.time()))
+        raise RateLimited(
+            f"too many invites: at most {self.item} per user; retry in {retry_after}s",
+            retry_after=retry_after,
+        )
+
+    async def count(self, user: str) -> None:
+        """Count one created invite."""
+        try:
+            await self.limiter.hit(self.item, self.SCOPE, user)
+        except StorageError as error:
+            log.warning("invite limits are off: the cache does not answer", error=str(error))

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # New comments per user (`addComment`): a rate and a daily cap.
     comments_per_user: str = "20/minute"
     comments_per_user_day: str = "500/day"
+    # New invites per user (`inviteCollaborator`, only those created).
+    invites_per_user: str = "50/day"
     # Password accounts (accounts/): the key that seals stored password hashes, base64url of
     # 32 bytes (unset in dev: one is generated once and kept in <data dir>/password.key);
     # how long a session's access token and its refresh token last; and the throttle on
@@ -135,6 +137,7 @@ class Settings(BaseSettings):
         "sign_ups_per_address",
         "comments_per_user",
         "comments_per_user_day",
+        "invites_per_user",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

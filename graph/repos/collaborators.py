@@ -15,7 +15,7 @@ nothing, a read explains why, with the errors the rest of the API uses.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.errors import BadInput, Conflict, Forbidden, NotFound
@@ -31,11 +31,16 @@ MAX_INVITES_LISTED = 100  # `boardInvites` shows the newest this many
 ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 # The owner invites a user who is neither the owner nor a collaborator, while members and
-# pending invites together stay under the cap. Inviting again keeps the first invite.
+# pending invites together stay under the cap. Inviting again keeps the first invite. The
+# board is locked (`membersAt`) before members and invites are counted, so that concurrent
+# invites and accepts on Neo4j cannot pass the cap together.
 INVITE = f"""
 MATCH (o:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
 WITH o, b
 MATCH (u:User {{id: $userId}})
+WHERE u.id <> o.id
+SET b.membersAt = $now
+WITH o, b, u
 WITH o, b, u, size([(b)<-[:INVITED_TO]-(x:User) WHERE x.id <> $userId | 1]) AS others
 WHERE u.id <> o.id AND NOT u.id IN coalesce(b.memberIds, [])
   AND size(coalesce(b.memberIds, [])) + others < $cap
@@ -52,14 +57,18 @@ OPTIONAL MATCH (u:User {id: $userId})
 RETURN o.id AS ownerId, b.privacy AS privacy, coalesce(b.memberIds, []) AS members,
        u.id AS userId, size([(b)<-[:INVITED_TO]-(:User) | 1]) AS pending
 """
-# The board is locked (`membersAt`) before the cap is checked again, so that concurrent
-# accepts on Neo4j cannot pass it together; FalkorDB runs one write at a time.
+# The board is locked (`membersAt`) before the invite is matched again and the cap checked
+# again, so that on Neo4j concurrent accepts cannot pass the cap together and an invite
+# withdrawn (REMOVE) while this waited for the lock gives no membership; FalkorDB runs one
+# write at a time.
 ACCEPT = f"""
-MATCH (u:User {{id: $viewer}})-[i:INVITED_TO {{id: $inviteId}}]->(b:Board)
-WITH u, i, b
+MATCH (:User {{id: $viewer}})-[:INVITED_TO {{id: $inviteId}}]->(b:Board)
+WITH b
 MATCH (b)<-[:OWNS]-(o:User)
 WHERE size(coalesce(b.memberIds, [])) < $cap
 SET b.membersAt = $now
+WITH b, o
+MATCH (u:User {{id: $viewer}})-[i:INVITED_TO {{id: $inviteId}}]->(b)
 WITH u, i, b, o, i.by AS by
 WHERE size(coalesce(b.memberIds, [])) < $cap
 DELETE i
@@ -78,14 +87,17 @@ WITH i, b.id AS boardId
 DELETE i
 RETURN boardId
 """
-# The owner removes a collaborator, or withdraws a pending invite. The list is updated from
-# itself, never recomputed from edges deleted in the same statement.
+# The owner removes a collaborator, or withdraws a pending invite. The board is locked
+# (`membersAt`) first; the list is then updated from itself as re-read under the lock, never
+# recomputed from edges deleted in the same statement.
 REMOVE = f"""
 MATCH (o:User {{id: $viewer}})-[:OWNS]->(b:Board {{id: $boardId}})
 WITH o, b
 MATCH (u:User {{id: $userId}})
 WHERE u.id <> o.id
-SET b.membersAt = $now, b.memberIds = [x IN coalesce(b.memberIds, []) WHERE x <> u.id]
+SET b.membersAt = $now
+WITH o, b, u
+SET b.memberIds = [x IN coalesce(b.memberIds, []) WHERE x <> u.id]
 WITH o, b, u
 OPTIONAL MATCH (u)-[c:COLLABORATES_ON]->(b)
 DELETE c
@@ -99,13 +111,17 @@ DELETE f
 WITH o, b, removed, withdrawn, count(f) AS unfollowed
 RETURN {BOARD_ITEM} AS item, removed, withdrawn
 """
-# A collaborator leaves. A follow of a secret board goes with the membership that let them
-# see it.
+# A collaborator leaves. The board is locked (`membersAt`) first, then the membership is
+# matched again (a removal may have taken it meanwhile) and the list updated from itself. A
+# follow of a secret board goes with the membership that let them see it.
 LEAVE = """
 MATCH (b:Board {id: $boardId})
 WITH b
+MATCH (:User {id: $viewer})-[:COLLABORATES_ON]->(b)
+SET b.membersAt = $now
+WITH b
 MATCH (u:User {id: $viewer})-[c:COLLABORATES_ON]->(b)
-SET b.membersAt = $now, b.memberIds = [x IN coalesce(b.memberIds, []) WHERE x <> u.id]
+SET b.memberIds = [x IN coalesce(b.memberIds, []) WHERE x <> u.id]
 DELETE c
 WITH u, b
 OPTIONAL MATCH (u)-[f:FOLLOWS]->(b)
@@ -170,6 +186,7 @@ class Invite:
     invited_by: str
     created_at: int
     invitee: str
+    created: bool = False  # made by the `invite` call that returned it (not an earlier one)
 
     @classmethod
     def from_row(cls, row: dict[str, Any], invitee: str) -> Invite:
@@ -202,6 +219,7 @@ class CollaboratorRepo:
             await self._refuse_invite(viewer, board_id, user_id)
         invite = Invite.from_row(rows[0], user_id)
         if invite.id == params["inviteId"]:
+            invite = replace(invite, created=True)
             await self.events.publish(
                 Event(EventType.BOARD_INVITED, actor=viewer, board=board_id, user=user_id)
             )

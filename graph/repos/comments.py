@@ -6,8 +6,10 @@ follow board visibility wherever `graph/repos/cypher.py` defines it. Reads take 
 pin the caller has already resolved for this viewer (a `Pin` in a GraphQL answer only ever
 comes from the visible loaders), like `boards.pins_of_visible`.
 
-Comments are plain text: trimmed, 1-`MAX_COMMENT` characters, no control characters but
-line breaks and tabs, stored as given (never rendered as HTML here).
+Comments are plain text: line breaks normalised to "\\n", trimmed, 1-`MAX_COMMENT`
+characters, no control characters but line breaks and tabs, no bidirectional controls or
+Unicode line/paragraph separators, not only zero-width characters; stored as given otherwise
+(never rendered as HTML here).
 """
 
 from __future__ import annotations
@@ -41,13 +43,13 @@ CREATE (v)-[:WROTE]->(c)
 CREATE (c)-[:ON_PIN]->(p)
 RETURN {COMMENT_ITEM} AS item
 """
-# The author or the pin's creator, and only while the viewer may see the pin.
-DELETE = f"""
-MATCH (c:Comment {{id: $id}})
+# The author, whether or not they still see the pin (a collaborator removed from the secret
+# board it is on deletes what they wrote there), or the pin's creator, who always sees their
+# pin (`visible_pins()` keeps `p.creatorId = $viewer`), so neither needs the visibility check.
+DELETE = """
+MATCH (c:Comment {id: $id})
 WITH c
 MATCH (c)-[:ON_PIN]->(p:Pin)
-{visible_pins("c")}
-WITH c, p
 WHERE c.authorId = $viewer OR p.creatorId = $viewer
 DETACH DELETE c
 RETURN p.id AS pinId
@@ -100,13 +102,12 @@ WITH id, p
 MATCH (p)<-[r:REACTED]-(:User)
 RETURN id, r.kind AS kind, count(r) AS n
 """
+# From the viewer, not from each pin's reactors: one reaction per user and pin, so this walks
+# the viewer's reactions alone.
 VIEWER_REACTIONS = """
-UNWIND $ids AS id
-MATCH (p:Pin {id: id})
-WITH id, p
-MATCH (p)<-[r:REACTED]-(u:User)
-WHERE u.id = $viewer
-RETURN id, r.kind AS kind
+MATCH (:User {id: $viewer})-[r:REACTED]->(p:Pin)
+WHERE p.id IN $ids
+RETURN p.id AS id, r.kind AS kind
 """
 PIN_VISIBLE = f"""
 MATCH (p:Pin {{id: $id}})
@@ -147,13 +148,30 @@ class Comment:
         return viewer is not None and viewer in (self.author_id, self.pin_creator_id)
 
 
+# Characters that reorder or break the text around them in a client's rendering (bidi
+# embeddings, overrides and isolates; the Unicode line and paragraph separators).
+REFUSED = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)]
+    + ["\u2028", "\u2029"]
+)  # fmt: skip
+# Zero-width characters: allowed (ZWJ joins emoji sequences), but a text of nothing else
+# is empty.
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def comment_text(value: str) -> str:
-    """A comment's text: trimmed, 1-MAX_COMMENT characters, no control characters except
-    line breaks and tabs. Plain text, kept as given otherwise."""
+    """A comment's text: line breaks normalised to "\\n", trimmed, 1-MAX_COMMENT characters,
+    no control characters except line breaks and tabs, no bidirectional controls or Unicode
+    line/paragraph separators, and not only zero-width characters. Plain text, kept as given
+    otherwise."""
     if not isinstance(value, str):
         raise BadInput("text must be a string")
-    trimmed = value.strip()
-    if not trimmed:
+    normalised = value.replace("\r\n", "\n").replace("\r", "\n")
+    # Before trimming, which would quietly drop the separators at either end.
+    if any(ch in REFUSED for ch in normalised):
+        raise BadInput("text contains a bidirectional control or a line separator character")
+    trimmed = normalised.strip()
+    if not trimmed.translate(ZERO_WIDTH).strip():
         raise BadInput("text must not be empty")
     if len(trimmed) > MAX_COMMENT:
         raise BadInput(f"text is longer than {MAX_COMMENT} characters")
@@ -183,8 +201,9 @@ class CommentRepo:
         return comment
 
     async def delete(self, viewer: str, comment_id: str) -> None:
-        """Delete a comment as its author or as its pin's creator; NotFound when it is
-        missing or its pin hidden from the viewer, Forbidden for anyone else."""
+        """Delete a comment as its author (even when its pin is now hidden from them) or as
+        its pin's creator; NotFound when it is missing or, for anyone else, its pin hidden
+        from the viewer, Forbidden for anyone else."""
         rows = await self.backend.write(DELETE, {"viewer": viewer, "id": comment_id})
         if not rows:
             await self._refuse(viewer, comment_id)

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from graph.model import Board, Privacy, User
 from graph.repos import Repositories
+from server.ratelimit import InviteLimits
 from server.services import Services
 from server.settings import Settings
 from tests.utils.apps import client_of, running
@@ -27,6 +29,12 @@ INVITES = """
 { me { boardInvites { id createdAt invitedBy { id }
        board { id name privacy viewerRole pinCount pins { totalCount edges { node { id } } }
                collaborators { totalCount } } } } }"""
+# Every field of Board, as a preview answers them.
+BOARD_FIELDS = """
+  id name description privacy createdAt owner { id } viewerRole pinCount followerCount
+  viewerIsFollowing topics { name } sections { id name } collaborators(first: 5) { totalCount }
+  pins(first: 5) { totalCount edges { node { id } } }"""
+PREVIEW = "{ me { boardInvites { board { " + BOARD_FIELDS + " } } } }"
 ACCEPT = "mutation($i: ID!) { acceptBoardInvite(inviteId: $i) { id viewerRole } }"
 DECLINE = "mutation($i: ID!) { declineBoardInvite(inviteId: $i) }"
 REMOVE = "mutation($b: ID!, $u: ID!) { removeCollaborator(boardId: $b, userId: $u) { id } }"
@@ -95,6 +103,38 @@ async def test_invite_accept_and_roles(api: Api, repos: Repositories) -> None:
     anonymous = (await api.data(BOARD, {"id": public.id}))["board"]
     assert anonymous["viewerRole"] is None
     assert (await api.data(INVITES, token=api.token(friend)))["me"]["boardInvites"] == []
+
+
+async def test_a_preview_shows_what_the_board_is_and_nothing_it_holds(
+    api: Api, repos: Repositories
+) -> None:
+    owner, friend, fan = await make_user(repos), await make_user(repos), await make_user(repos)
+    board = await make_board(repos, owner, topics=["Gardens"], name="Plot")
+    await make_pin(repos, owner, board)
+    await repos.sections.create(owner.id, board.id, "Beds")
+    # The invitee and another user followed it while it was public; then it went secret.
+    await repos.boards.follow(friend.id, board.id)
+    await repos.boards.follow(fan.id, board.id)
+    await repos.boards.update(owner.id, board.id, privacy=Privacy.SECRET)
+    await repos.collaborators.invite(owner.id, board.id, friend.id)
+    [seen] = (await api.data(PREVIEW, token=api.token(friend)))["me"]["boardInvites"]
+    preview = seen["board"]
+    assert preview.pop("createdAt")
+    assert preview == {
+        "id": board.id, "name": "Plot", "description": None, "privacy": "SECRET",
+        "owner": {"id": owner.id}, "viewerRole": None, "pinCount": 0, "followerCount": 0,
+        "viewerIsFollowing": False, "topics": [], "sections": [],
+        "collaborators": {"totalCount": 0}, "pins": {"totalCount": 0, "edges": []},
+    }  # fmt: skip
+    # Once accepted, the same fields are the board's.
+    [invite] = await repos.collaborators.invites_of(friend.id)
+    await repos.collaborators.accept(friend.id, invite.id)
+    query = "query($id: ID!) { board(id: $id) { " + BOARD_FIELDS + " } }"
+    full = (await api.data(query, {"id": board.id}, token=api.token(friend)))["board"]
+    assert full["topics"] == [{"name": "gardens"}]
+    assert [s["name"] for s in full["sections"]] == ["Beds"]
+    assert full["pinCount"] == 1
+    assert full["viewerIsFollowing"] is True
 
 
 async def test_decline(api: Api, repos: Repositories) -> None:
@@ -311,3 +351,47 @@ async def test_shared_boards_lists_the_boards_i_collaborate_on(
     await api.data(LEAVE, {"b": board.id}, token=api.token(member))
     left = (await api.data(query, mine, token=api.token(member)))["user"]["sharedBoards"]
     assert left["totalCount"] == 0
+
+
+async def test_invites_per_user_are_limited_counting_only_created_ones(
+    settings: Settings, repos: Repositories
+) -> None:
+    assert settings.invites_per_user == "50/day"
+    limited = settings.model_copy(update={"invites_per_user": "2/day"})
+    async with running(limited) as app, client_of(app) as http:
+        api = Api(http, limited)
+        owner, other = await make_user(repos), await make_user(repos)
+        first, second, third = [await make_user(repos) for _ in range(3)]
+        board = await make_board(repos, owner)
+        token = api.token(owner)
+        await api.data(INVITE, {"b": board.id, "u": first.id}, token=token)  # 1
+        await api.data(INVITE, {"b": board.id, "u": first.id}, token=token)  # the same invite
+        refused = [
+            ({"b": board.id, "u": "not an id!"}, "BAD_USER_INPUT"),
+            ({"b": board.id, "u": owner.id}, "CONFLICT"),
+            ({"b": board.id, "u": unique_handle()}, "NOT_FOUND"),
+        ]
+        for variables, expected in refused:
+            assert code(await api.error(INVITE, variables, token=token)) == expected
+        await api.data(INVITE, {"b": board.id, "u": second.id}, token=token)  # 2
+        error = await api.error(INVITE, {"b": board.id, "u": third.id}, token=token)
+        assert code(error) == "RATE_LIMITED"
+        assert error["extensions"]["retryAfter"] >= 1
+        # Input is checked before the limit; inviting again still answers the invite.
+        error = await api.error(INVITE, {"b": board.id, "u": "not an id!"}, token=token)
+        assert code(error) == "BAD_USER_INPUT"
+        assert [i.invitee for i in await repos.collaborators.invites_of(third.id)] == []
+        # Per user: another owner still invites.
+        theirs = await make_board(repos, other)
+        await api.data(INVITE, {"b": theirs.id, "u": third.id}, token=api.token(other))
+
+
+async def test_invite_limits_fail_open(repos: Repositories) -> None:
+    away = aioredis.Redis(port=1, socket_connect_timeout=0.2)
+    try:
+        limits = InviteLimits(away, per_user="1/day")
+        for _ in range(3):
+            await limits.check("someone")
+            await limits.count("someone")
+    finally:
+        await away.aclose()

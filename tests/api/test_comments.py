@@ -108,6 +108,28 @@ async def test_delete_by_author_or_pin_creator_only(api: Api, repos: Repositorie
     assert (await pin_of(api, pin, author))["comments"]["totalCount"] == 0
 
 
+async def test_a_removed_collaborator_deletes_their_own_comments(
+    api: Api, repos: Repositories
+) -> None:
+    owner, member = await make_user(repos), await make_user(repos)
+    secret = await make_board(repos, owner, privacy=Privacy.SECRET)
+    pin = await make_pin(repos, owner, secret)
+    invite = await repos.collaborators.invite(owner.id, secret.id, member.id)
+    await repos.collaborators.accept(member.id, invite.id)
+    mine = await repos.comments.add(member.id, pin.id, "mine")
+    theirs = await repos.comments.add(owner.id, pin.id, "theirs")
+    await repos.collaborators.remove(owner.id, secret.id, member.id)
+    assert (await api.data(PIN, {"p": pin.id}, token=api.token(member)))["pin"] is None
+    # Not someone else's on a pin they no longer see: that stays hidden.
+    error = await api.error(DELETE, {"id": theirs.id}, token=api.token(member))
+    assert code(error) == "NOT_FOUND"
+    assert await api.data(DELETE, {"id": mine.id}, token=api.token(member)) == {
+        "deleteComment": True
+    }
+    seen = await pin_of(api, pin, owner)
+    assert [e["node"]["id"] for e in seen["comments"]["edges"]] == [theirs.id]
+
+
 async def test_a_pin_only_on_a_secret_board_keeps_its_comments_and_reactions_there(
     api: Api, repos: Repositories
 ) -> None:
@@ -154,6 +176,21 @@ async def test_a_pin_only_on_a_secret_board_keeps_its_comments_and_reactions_the
         ("nul\x00byte", False),
         ("esc\x1b[31m", False),
         ("two\nlines\tand a tab", True),
+        ("\u200b", False),
+        (" \u200b\u200c\u200d\u2060\ufeff \n", False),
+        ("\U0001f469\u200d\U0001f469\u200d\U0001f467", True),  # a ZWJ family emoji
+        ("a\u200bb", True),
+        ("left\u202aembed", False),
+        ("right\u202boverride\u202c", False),
+        ("\u202dlro", False),
+        ("\u202erlo", False),
+        ("iso\u2066late", False),
+        ("iso\u2067late", False),
+        ("iso\u2068late", False),
+        ("pop\u2069", False),
+        ("line\u2028sep", False),
+        ("para\u2029sep", False),
+        ("\u2029trailing", False),
     ],
 )
 async def test_text_caps_and_control_characters(
@@ -169,6 +206,31 @@ async def test_text_caps_and_control_characters(
             "BAD_USER_INPUT"
         )
         assert (await pin_of(api, pin, None))["comments"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("one\r\ntwo", "one\ntwo"),
+        ("one\rtwo", "one\ntwo"),
+        ("a\r\n\rb\n", "a\n\nb"),
+        ("\r\n", None),
+    ],
+)
+async def test_carriage_returns_become_line_feeds(
+    api: Api, repos: Repositories, text: str, stored: str | None
+) -> None:
+    _, pin = await public_pin(repos)
+    token = api.token(await make_user(repos))
+    if stored is None:
+        error = await api.error(ADD, {"p": pin.id, "t": text}, token=token)
+        assert code(error) == "BAD_USER_INPUT"
+        return
+    added = await api.data(ADD, {"p": pin.id, "t": text}, token=token)
+    assert added["addComment"]["text"] == stored
+    assert [e["node"]["text"] for e in (await pin_of(api, pin, None))["comments"]["edges"]] == [
+        stored
+    ]
 
 
 async def test_comments_per_user_are_rate_limited(

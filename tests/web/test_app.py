@@ -426,11 +426,20 @@ def test_share_a_board_accept_the_invite_and_remove_the_collaborator(
     expect(member.get_by_role("heading", level=1)).to_have_text("Our trip 🔒")
     expect(member.get_by_role("button", name="Leave this board")).to_be_visible()
 
+    # A collaborator saves into the shared board from any close-up.
+    pin = graphql(web_server, None, "{ trendingPins(first: 1) { id title } }")["trendingPins"][0]
+    member.goto(f"/pin/{pin['id']}")
+    picker = member.get_by_role("combobox", name="Board")
+    picker.select_option(label="Our trip (Board Owner)")
+    member.get_by_role("button", name="Save", exact=True).click()
+    expect(member.get_by_text("Saved to")).to_contain_text("Our trip")
     owner.reload()
+    expect(owner.locator(f".pin-card[data-pin-id='{pin['id']}']")).to_be_visible()
+
     members = owner.get_by_test_id("collaborators")
     expect(members).to_contain_text("Board Friend")
     owner.get_by_role("button", name="Remove Board Friend").click()
     expect(members.get_by_role("listitem")).to_have_count(0)
 
-    member.reload()  # the secret board is gone for them on the next request
+    member.goto(f"/board/{board}")  # the secret board is gone for them on the next request
     expect(member.get_by_role("heading", level=1)).to_have_text("Board not found")

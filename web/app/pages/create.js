@@ -6,6 +6,7 @@ import { gql, uploadImage } from "../api.js";
 import { forgetAll } from "../cache.js";
 import { useQuery, Failure, Loading, SignInFirst } from "../data.js";
 import { navigate } from "../router.js";
+import { BoardOptions, SAVE_TARGETS, saveTargets } from "../boards.js";
 
 export function CreatePage({ session }) {
   if (!session) return html`<${SignInFirst} to="create a pin" />`;
@@ -13,7 +14,7 @@ export function CreatePage({ session }) {
 }
 
 function CreateForm() {
-  const boards = useQuery(`query MyBoards { me { boards(first: 100) { edges { node { id name } } } } }`, {}, { cache: false });
+  const boards = useQuery(SAVE_TARGETS, {}, { cache: false });
   const [file, setFile] = useState(null);
   const [preview, setPreview] = useState(null);
   const [fields, setFields] = useState({ title: "", description: "", link: "", boardId: "", newBoard: "" });
@@ -29,7 +30,8 @@ function CreateForm() {
 
   if (boards.error) return html`<${Failure} error=${boards.error} retry=${boards.reload} />`;
   if (!boards.data) return html`<${Loading} />`;
-  const mine = boards.data.me?.boards.edges.map((edge) => edge.node) || [];
+  const targets = saveTargets(boards.data);
+  const mine = targets.all;
   const boardId = fields.boardId || mine[0]?.id || "new";
   const set = (name) => (event) => setFields({ ...fields, [name]: event.target.value });
 
@@ -80,8 +82,7 @@ function CreateForm() {
       <label>Link <input type="url" value=${fields.link} onInput=${set("link")} placeholder="https://" /></label>
       <label>Board
         <select value=${boardId} onChange=${set("boardId")}>
-          ${mine.map((board) => html`<option value=${board.id} key=${board.id}>${board.name}</option>`)}
-          <option value="new">New board…</option>
+          <${BoardOptions} targets=${targets} />
         </select>
       </label>
       ${boardId === "new" && html`<label>New board name <input value=${fields.newBoard} onInput=${set("newBoard")} maxlength="100" /></label>`}

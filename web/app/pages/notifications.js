@@ -67,7 +67,7 @@ function InboxPages({ reload }) {
       <button class="button" onClick=${() => markRead(null)} disabled=${!items.some((n) => !n.read)}>Mark all as read</button>
     </div>
     ${error && html`<${Failure} error=${error} />`}
-    <${Invites} />
+    <${Invites} onAnswered=${reload} />
     ${paged.pages > 0 && items.length === 0 && html`<p class="empty">Nothing yet. When someone saves your pins or follows you, it shows here.</p>`}
     <ul class="notifications" data-testid="notifications">
       ${items.map((n) => html`<${Item} key=${n.id} notification=${n} open=${open} />`)}

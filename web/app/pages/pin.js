@@ -7,6 +7,7 @@ import { forgetAll } from "../cache.js";
 import { useQuery, Failure, Loading } from "../data.js";
 import { CARD, Picture, PinGrid } from "../grid.js";
 import { Link, navigate } from "../router.js";
+import { BoardOptions, SAVE_TARGETS, saveTargets } from "../boards.js";
 import { Conversation } from "./comments.js";
 
 const CLOSEUP = `query PinCloseUp($id: ID!) {
@@ -78,7 +79,7 @@ function MorePins({ id, field, first, title }) {
 
 function SaveToBoard({ pin }) {
   const { data, error, reload } = useQuery(
-    `query MyBoards { me { boards(first: 100) { edges { node { id name } } } } }`,
+    SAVE_TARGETS,
     {},
     { cache: false },
   );
@@ -90,7 +91,8 @@ function SaveToBoard({ pin }) {
   const made = useRef(null);
   if (error) return html`<${Failure} error=${error} retry=${reload} />`;
   if (!data) return html`<${Loading} what="Loading your boards…" />`;
-  const boards = data.me?.boards.edges.map((edge) => edge.node) || [];
+  const targets = saveTargets(data);
+  const boards = targets.all;
   const chosen = boardId || boards[0]?.id || "";
 
   const save = async (event) => {
@@ -130,8 +132,7 @@ function SaveToBoard({ pin }) {
       ${boards.length > 0 &&
         html`<label class="visually-hidden" for="board-select">Board</label>
         <select id="board-select" value=${chosen} onChange=${(event) => setBoardId(event.target.value)}>
-          ${boards.map((board) => html`<option value=${board.id} key=${board.id}>${board.name}</option>`)}
-          <option value="new">New board…</option>
+          <${BoardOptions} targets=${targets} />
         </select>`}
       ${(boards.length === 0 || chosen === "new") &&
         html`<label>New board name <input value=${newName} onInput=${(event) => setNewName(event.target.value)} maxlength="100" /></label>`}

@@ -7,7 +7,7 @@ import { forgetAll } from "../cache.js";
 import { useQuery, Failure } from "../data.js";
 import { Link, navigate } from "../router.js";
 
-export function Invites() {
+export function Invites({ onAnswered }) {
   const { data, error, reload } = useQuery(
     `query Invites { me { boardInvites { id createdAt board { id name privacy } invitedBy { handle displayName } } } }`,
     {},
@@ -27,6 +27,7 @@ export function Invites() {
       } else {
         await gql(`mutation Decline($i: ID!) { declineBoardInvite(inviteId: $i) }`, { i: invite.id });
         reload();
+        onAnswered?.(); // its notification leaves the list too
       }
     } catch (caught) {
       setFailure(caught);
@@ -97,7 +98,7 @@ export function Collaborators({ board, session }) {
   const leave = () =>
     act(async () => {
       await gql(`mutation Leave($b: ID!) { leaveBoard(boardId: $b) }`, { b: board.id });
-      navigate(`/u/${session.user?.handle || ""}`);
+      navigate(session.user ? `/u/${session.user.handle}` : "/");
     });
 
   return html`<section class="centered" aria-labelledby="collaborators-title">
