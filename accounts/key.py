@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
 import secrets
-import stat
 from pathlib import Path
 
-import structlog
-
-log = structlog.get_logger(__name__)
+from domain.keyfile import KeyFileError, read_or_create
 
 KEY_BYTES = 32
 KEY_FILE = "password.key"
@@ -60,50 +56,13 @@ def load_key(configured: str | None, data_dir: Path) -> bytes:
 
 
 def _key_file(path: Path) -> bytes:
-    """Read the generated key, making it first when there is none; a file others may read
-    is made private (0600) with a warning."""
     try:
-        if not path.exists():
-            _generate(path)
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning(
-                "the password key file was readable by others; its mode is now 0600",
-                path=str(path),
-                mode=oct(mode),
-            )
-            path.chmod(0o600)
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        raise PasswordKeyError(
-            f"{VARIABLE} is unset and the key file {path} cannot be made or read: {reason}"
-        ) from None
-    try:
-        return parse_key(text)
-    except ValueError as error:
+        text = read_or_create(path, lambda: (new_key() + "\n").encode(), "password key")
+        return parse_key(text.decode("ascii"))
+    except KeyFileError as error:
+        raise PasswordKeyError(f"{VARIABLE} is unset and {error}") from None
+    except (ValueError, UnicodeDecodeError) as error:
         raise PasswordKeyError(
             f"{VARIABLE} is unset and {path} does not hold a usable key (it {error}); restore "
             f"the file or set {VARIABLE} (a new key makes every stored password unreadable)"
         ) from None
-
-
-def _generate(path: Path) -> None:
-    """Write a new key whole to a private temporary file (O_EXCL, 0600: never readable by
-    others, not even briefly), then link it into place, so a concurrent start (server and
-    CLI) never reads half a key and exactly one of two racing generators wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(new_key() + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-            log.info("generated a password key", path=str(path))
-        except FileExistsError:
-            pass  # another process won the race: its key is the one
-    finally:
-        temporary.unlink(missing_ok=True)

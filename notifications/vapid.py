@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
-import secrets
-import stat
 from pathlib import Path
 
-import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
+from domain.keyfile import KeyFileError, read_or_create
 from server.settings import Settings, SettingsError
-
-log = structlog.get_logger(__name__)
 
 KEY_FILE = "vapid_private.pem"
 VARIABLE = "PINGRAPH_VAPID_PRIVATE_KEY"
@@ -106,25 +101,10 @@ def _private_key(text: str) -> ec.EllipticCurvePrivateKey:
 
 
 def _key_file(path: Path) -> Vapid02:
-    """Read the generated key, making it first when there is none; a file others may read
-    is made private (0600) with a warning."""
     try:
-        if not path.exists():
-            _generate(path)
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning(
-                "the VAPID key file was readable by others; its mode is now 0600",
-                path=str(path),
-                mode=oct(mode),
-            )
-            path.chmod(0o600)
-        data = path.read_bytes()
-    except OSError as error:
-        raise SettingsError(
-            f"{VARIABLE} is unset and the key file {path} cannot be made or read: "
-            f"{error.strerror or error}"
-        ) from None
+        data = read_or_create(path, _new_pem, "VAPID key")
+    except KeyFileError as error:
+        raise SettingsError(f"{VARIABLE} is unset and {error}") from None
     try:
         return Vapid02(_private_key(data.decode()))
     except ValueError as error:  # UnicodeDecodeError too
@@ -135,28 +115,10 @@ def _key_file(path: Path) -> Vapid02:
         ) from None
 
 
-def _generate(path: Path) -> None:
-    """Write a new key whole to a private temporary file (O_EXCL, 0600: never readable by
-    others, not even briefly), then link it into place, so a concurrent start (server and
-    CLI) never reads half a key and exactly one of two racing generators wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _new_pem() -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(pem)
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-            log.info("generated a VAPID key", path=str(path))
-        except FileExistsError:
-            pass  # another process won the race: its key is the one
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -71,6 +71,12 @@ def _verify(token: str, secret: str) -> tuple[Viewer, float]:
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired; get a new one") from None
+    except jwt.InvalidSignatureError:
+        raise Unauthenticated(
+            "the token is not valid: it was signed with another secret than this server's "
+            "(PINGRAPH_JWT_SECRET; in development, the one generated in the server's data "
+            "directory): issue it with the server's settings"
+        ) from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("the token is not valid") from None
     roles = claims.get("roles", [])

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # The password in a URL's user info: `redis://:secret@host`, `neo4j://neo4j:secret@host`.
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*):[^@/\s]+@")
+URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*):[^@/\s]+@")
 
 
 def redact_urls(
@@ -23,7 +23,7 @@ def redact_urls(
     """A log processor: passwords in URLs (the embedded stores' URLs carry one) become ***."""
     for key, value in event.items():
         if isinstance(value, str) and "://" in value:
-            event[key] = _URL_PASSWORD.sub(r"\g<head>:***@", value)
+            event[key] = URL_PASSWORD.sub(r"\g<head>:***@", value)
     return event
 
 

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from accounts.key import parse_key
+from domain.keyfile import KeyFileError, read_or_create
 from server.ratelimit import check_limit
 
 EMBEDDED = "embedded"
-DEV_JWT_SECRET = "pingraph-development-secret-change-me"  # noqa: S105 - refused when PINGRAPH_ENV=prod
+JWT_SECRET_FILE = "jwt.secret"  # noqa: S105 - a file name, not a secret
 
 MIN_SECRET_BYTES = 32
 DEFAULT_PUSH_HOSTS = (
@@ -49,7 +58,9 @@ class Settings(BaseSettings):
     analyst_graph_url: str = Field(default=EMBEDDED, repr=False)  # may hold a password
     redis_url: str = Field(default=EMBEDDED, repr=False)  # may hold a password
     media_url: str = Field(default=EMBEDDED, repr=False)  # may hold a password
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # Unset in dev: generated once into <data dir>/jwt.secret, so the server and the CLI
+    # (`pingraph token issue`) of one data directory agree without configuration.
+    jwt_secret: SecretStr = Field(default=SecretStr(""), validate_default=True)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -178,18 +189,22 @@ class Settings(BaseSettings):
     def _push_hosts(cls, value: str) -> str:
         return ",".join(host.strip().lower() for host in value.split(",") if host.strip())
 
-    @model_validator(mode="after")
-    def _prod_needs_real_secret(self) -> Settings:
-        secret = self.jwt_secret.get_secret_value()
-        if self.env is Env.PROD and secret == DEV_JWT_SECRET:
-            raise ValueError(
-                "PINGRAPH_JWT_SECRET must be set to a random value of at least 32 characters "
-                "when PINGRAPH_ENV=prod"
-            )
-        if len(secret.encode()) < MIN_SECRET_BYTES:
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if not value.get_secret_value():
+            if info.data.get("env") is Env.PROD:
+                raise ValueError(
+                    "must be set to a random value of at least 32 characters when PINGRAPH_ENV=prod"
+                )
+            data_dir = info.data.get("data_dir")
+            if data_dir is None:
+                raise ValueError("unset, and no data directory to keep a generated one in")
+            value = SecretStr(development_jwt_secret(data_dir))
+        if len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
             # HS256 wants a key at least as long as its hash (RFC 7518 section 3.2).
-            raise ValueError(f"PINGRAPH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
-        return self
+            raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes long")
+        return value
 
     @model_validator(mode="after")
     def _prod_needs_vapid_key(self) -> Settings:
@@ -274,6 +289,21 @@ def parse_proxies(value: str) -> list[str]:
             "as 10.0.0.0/8); give a comma-separated list of the proxies' addresses"
         )
     return proxies
+
+
+def development_jwt_secret(data_dir: Path) -> str:
+    """The data directory's generated JWT secret, made on first use (mode 0600)."""
+    path = data_dir / JWT_SECRET_FILE
+    try:
+        data = read_or_create(
+            path, lambda: (secrets.token_urlsafe(48) + "\n").encode(), "JWT secret"
+        )
+    except KeyFileError as error:
+        raise ValueError(f"unset, and {error}") from None
+    try:
+        return data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise ValueError(f"unset, and {path} is not text: move it away to have one made") from None
 
 
 def load_settings(**overrides: Any) -> Settings:

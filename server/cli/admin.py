@@ -17,7 +17,7 @@ from graph import migrate as migrate_module
 from graph.backends.base import GraphBackend
 from graph.migrate import Migration, MigrationError
 from server.auth import DEFAULT_TTL_S, MAX_TTL_S, issue_token
-from server.cli.common import err, fail, out, run, settings_or_exit
+from server.cli.common import err, fail, out, run, settings_or_exit, user_by_handle
 from server.services import open_stores
 
 
@@ -98,7 +98,7 @@ def user_set_password(
     async def go() -> None:
         async with open_stores(settings) as stores:
             await apply_migrations(stores.graph, quiet=True)
-            user = await stores.repos.users.by_handle(handle)
+            user = await user_by_handle(stores, handle)
             password = read_password(password_stdin)
             await stores.accounts.set_password(user, password)
             err.print(f"password set for {user.handle}", highlight=False)
@@ -151,7 +151,7 @@ def token_issue(
 
     async def go() -> None:
         async with open_stores(settings) as stores:
-            user = await stores.repos.users.by_handle(handle)
+            user = await user_by_handle(stores, handle)
             secret = settings.jwt_secret.get_secret_value()
             typer.echo(issue_token(secret, user.id, role or [Role.USER], ttl))
 

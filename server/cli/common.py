@@ -12,11 +12,13 @@ import uvloop
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from graph.migrate import MigrationError
+from graph.model import User
 from server.embedded import EmbeddedError
-from server.observability import configure_logging
-from server.settings import Settings, SettingsError, load_settings
+from server.observability import URL_PASSWORD, configure_logging
+from server.services import Stores
+from server.settings import EMBEDDED, Settings, SettingsError, load_settings
 
 err = Console(stderr=True)
 out = Console()
@@ -47,6 +49,7 @@ def options(ctx: typer.Context) -> Options:
 
 def settings_or_exit(*, quiet: bool = True, **overrides: Any) -> Settings:
     """Load settings or exit with one line; `quiet` commands log only warnings and errors."""
+    configure_logging(json=False, level="warning")  # stdout is for the command's output
     try:
         settings = load_settings(**overrides)
     except SettingsError as error:
@@ -78,3 +81,22 @@ def run(ctx: typer.Context, coro: Coroutine[Any, Any, None]) -> None:
         if options(ctx).debug:
             raise
         fail(f"{type(error).__name__}: {error}")
+
+
+def graph_store(settings: Settings) -> str:
+    """Which graph store a command uses, for messages (a URL's password left out)."""
+    if settings.graph_url == EMBEDDED:
+        return f"the embedded store in {settings.data_dir.resolve()}"
+    return URL_PASSWORD.sub(r"\g<head>:***@", settings.graph_url)
+
+
+async def user_by_handle(stores: Stores, handle: str) -> User:
+    """The user, or NotFound saying which store was searched: a second shell with another
+    PINGRAPH_DATA_DIR or PINGRAPH_GRAPH_URL than the server's sees another graph."""
+    try:
+        return await stores.repos.users.by_handle(handle)
+    except NotFound as error:
+        raise NotFound(
+            f"{error} in {graph_store(stores.settings)} (make one with `pingraph user create "
+            "--handle ...`, or use the server's PINGRAPH_DATA_DIR / PINGRAPH_GRAPH_URL)"
+        ) from None

@@ -17,7 +17,7 @@ import networkx as nx
 from graph.demo import seed
 from media.service import ImageService
 from media.store import LocalImageStore
-from server.settings import DEV_JWT_SECRET
+from server.settings import JWT_SECRET_FILE
 from tests.utils import images
 from tests.utils.events import RecordedEvents
 
@@ -182,13 +182,17 @@ def test_token_issue(tmp_path: Path) -> None:
         tmp_path, "token", "issue", "--handle", "tokened", "--role", "analyst", "--role", "user"
     )
     assert issued.returncode == 0, issued.stderr
-    claims = jwt.decode(issued.stdout.strip(), DEV_JWT_SECRET, algorithms=["HS256"])
+    # No PINGRAPH_JWT_SECRET: the data directory's generated one, which a server started on
+    # that directory uses too.
+    secret = (tmp_path / JWT_SECRET_FILE).read_text().strip()
+    claims = jwt.decode(issued.stdout.strip(), secret, algorithms=["HS256"])
     assert claims["sub"] == user_id
     assert claims["roles"] == ["analyst", "user"]
     assert 0 < claims["exp"] - claims["iat"] <= 7 * 24 * 3600
     unknown = pingraph(tmp_path, "token", "issue", "--handle", "nobody")
     assert unknown.returncode == 1
     assert "no user with handle 'nobody'" in unknown.stderr
+    assert f"the embedded store in {tmp_path}" in unknown.stderr.replace("\n", "")
     bad_role = pingraph(tmp_path, "token", "issue", "--handle", "tokened", "--role", "admin")
     assert bad_role.returncode == 2
     assert "admin" in bad_role.stderr

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from graph.analyst.notebook import CypherClient, CypherError
-from server.settings import DEV_JWT_SECRET
+from server.settings import JWT_SECRET_FILE
 from tests.utils.processes import PINGRAPH, cli_env, free_port
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "falkordb"
@@ -128,8 +128,11 @@ def test_serve_becomes_ready_and_stops_cleanly(tmp_path: Path) -> None:
     # The run command hands out a token for the demo user.
     printed = re.search(r"Authorization: Bearer (\S+)", stderr)
     assert printed is not None, stderr
-    claims = jwt.decode(printed.group(1), DEV_JWT_SECRET, algorithms=["HS256"])
-    assert claims["sub"] == jwt.decode(token, DEV_JWT_SECRET, algorithms=["HS256"])["sub"]
+    # Neither the server nor the CLI was given PINGRAPH_JWT_SECRET: both used the one
+    # generated in the data directory.
+    secret = (tmp_path / JWT_SECRET_FILE).read_text().strip()
+    claims = jwt.decode(printed.group(1), secret, algorithms=["HS256"])
+    assert claims["sub"] == jwt.decode(token, secret, algorithms=["HS256"])["sub"]
 
 
 def _token(data_dir: Path, role: str) -> str:

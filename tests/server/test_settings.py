@@ -1,9 +1,18 @@
+import stat
 from pathlib import Path
 
 import pytest
 
 from accounts.key import new_key
-from server.settings import DEV_JWT_SECRET, Env, Settings, SettingsError, load_settings
+from server.settings import JWT_SECRET_FILE, Env, Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _in_a_scratch_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Settings with the default data directory generate its JWT secret under ./data."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PINGRAPH_DATA_DIR", raising=False)
+    monkeypatch.delenv("PINGRAPH_JWT_SECRET", raising=False)
 
 
 def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,14 +51,32 @@ def test_invalid_value_names_the_variable(
         load_settings()
 
 
-def test_prod_refuses_default_or_short_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dev_generates_one_jwt_secret_per_data_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = load_settings().jwt_secret.get_secret_value()
+    kept = tmp_path / "data" / JWT_SECRET_FILE
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert kept.read_text().strip() == first
+    assert len(first) >= 32
+    # Another process on the same data directory (the CLI beside the server) agrees.
+    assert load_settings().jwt_secret.get_secret_value() == first
+    # Another data directory has its own; a configured secret wins and writes nothing.
+    monkeypatch.setenv("PINGRAPH_DATA_DIR", str(tmp_path / "other"))
+    assert load_settings().jwt_secret.get_secret_value() != first
+    monkeypatch.setenv("PINGRAPH_DATA_DIR", str(tmp_path / "third"))
+    monkeypatch.setenv("PINGRAPH_JWT_SECRET", "y" * 40)
+    assert load_settings().jwt_secret.get_secret_value() == "y" * 40
+    assert not (tmp_path / "third").exists()
+
+
+def test_prod_refuses_missing_or_short_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PINGRAPH_ENV", "prod")
-    monkeypatch.delenv("PINGRAPH_JWT_SECRET", raising=False)
-    with pytest.raises(SettingsError, match="PINGRAPH_JWT_SECRET"):
+    with pytest.raises(SettingsError, match="PINGRAPH_JWT_SECRET: must be set"):
         load_settings()
-    monkeypatch.setenv("PINGRAPH_JWT_SECRET", DEV_JWT_SECRET)
-    with pytest.raises(SettingsError, match="PINGRAPH_JWT_SECRET"):
-        load_settings()
+    assert not (tmp_path / "data").exists()  # production never generates one
     monkeypatch.setenv("PINGRAPH_JWT_SECRET", "x" * 31)
     with pytest.raises(SettingsError, match="at least 32 bytes"):
         load_settings()
