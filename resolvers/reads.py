@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cache.boards import PAGE_SIZE
-from domain.errors import BadInput, NotFound
+from domain.errors import BadInput, Forbidden, NotFound
 from domain.identity import Role
 from graph.model import Board, Page, Pin, Topic, User, page_size
 from graph.repos.comments import Comment
@@ -25,8 +25,13 @@ class Listing[T]:
 
 
 async def me(ctx: Context) -> User | None:
-    if ctx.viewer is None or Role.USER not in ctx.viewer.roles:
+    if ctx.viewer is None:
         return None
+    if Role.USER not in ctx.viewer.roles:
+        # Not null: a job holding a recommender or analyst token would read that as "signed
+        # out" and never learn why.
+        roles = ", ".join(sorted(role.value for role in ctx.viewer.roles))
+        raise Forbidden(f"`me` needs a token with the 'user' role; this one has: {roles}")
     return await ctx.loaders.user.load(ctx.viewer.user_id)
 
 

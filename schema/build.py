@@ -24,7 +24,7 @@ from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
 from schema.cost import CostLimiter
-from schema.errors import stamp
+from schema.errors import list_enum_values, stamp
 from schema.execution import fast_execution
 from schema.mutation import Mutation
 from schema.query import Query
@@ -63,6 +63,7 @@ class PingraphSchema(strawberry.Schema):
         Each error gets its client-facing message and `extensions.code` here, so that
         answers over WebSocket carry them as HTTP answers do."""
         for error in errors:
+            list_enum_values(error, self._schema)
             stamp(error)
             original = error.original_error
             if original is None or isinstance(original, DomainError):

@@ -6,6 +6,11 @@ multiply (`searchPins(first: 100)` -> `related(first: 100)` -> `boards(first: 10
 million boards), and aliased copies add up. Variables are read with their values, arguments
 left out with their schema defaults. An operation over the limit is refused before any
 resolver runs, with the computed cost in the error's extensions.
+
+The same walk checks every `first` against its range. A resolver would refuse it too, but as
+a field error, which nulls the field's nearest nullable parent (`boards(first: 500)` would
+take the whole `user` with it); refused here, the request answers one clear error per bad
+`first`, naming where it is, and runs nothing: a request error, like a cost over the limit.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from strawberry.extensions import SchemaExtension
 from domain.recent import Recent
 from graph.model import MAX_PAGE, MAX_TOPICS
 from graph.repos.collaborators import MAX_INVITES_LISTED
+from graph.repos.notifications import MAX_ACTORS
 from graph.repos.sections import MAX_SECTIONS
 
 MAX_COST = 10_000  # objects one operation may return, at most
@@ -52,16 +58,34 @@ LIST_MAXIMUMS = {
 }
 
 
+# The range of `first`, by (type, field), where it is not 0 to MAX_PAGE.
+FIRST_RANGES = {
+    ("Query", "trendingPins"): (1, MAX_PAGE),
+    ("Query", "trendingBoards"): (1, MAX_PAGE),
+    ("Notification", "actors"): (1, MAX_ACTORS),
+}
+
+
 class CostLimiter(SchemaExtension):
-    """Refuses operations whose cost is above `MAX_COST`."""
+    """Refuses operations with a `first` out of its range, or whose cost is above
+    `MAX_COST`."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if document is not None and not context.result:
-            cost = known_cost(context.schema._schema, context.query or "", document,
-                              context.operation_name, context.variables or {})  # fmt: skip
-            if cost > MAX_COST:
+            schema, query = context.schema._schema, context.query or ""
+            cost, bad_pages = known_cost(schema, query, document, context.operation_name,
+                                         context.variables or {})  # fmt: skip
+            if bad_pages:
+                context.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(message, nodes=field, extensions={"code": "BAD_USER_INPUT"})
+                        for field, message in bad_pages
+                    ],
+                )
+            elif cost > MAX_COST:
                 context.result = ExecutionResult(
                     data=None,
                     errors=[
@@ -76,7 +100,8 @@ class CostLimiter(SchemaExtension):
         yield
 
 
-_known: Recent[tuple[object, ...], int] = Recent(KNOWN_COSTS)
+type BadPage = tuple[FieldNode, str]
+_known: Recent[tuple[object, ...], tuple[int, list[BadPage]]] = Recent(KNOWN_COSTS)
 
 
 def known_cost(
@@ -85,7 +110,7 @@ def known_cost(
     document: DocumentNode,
     operation_name: str | None,
     variables: Mapping[str, Any],
-) -> int:
+) -> tuple[int, list[BadPage]]:
     """`operation_cost`, remembered: a cost depends on the document, on which variables are
     given and of what type, and on the numbers among them (ids and strings never feed a
     `first` but decide whether its default applies), so a page asked for again with another
@@ -95,11 +120,13 @@ def known_cost(
                for k, v in variables.items())
     )  # fmt: skip
     key = (hashlib.sha256(query.encode()).digest(), operation_name, given)
-    cost = _known.get(key)
-    if cost is None:
-        cost = operation_cost(schema, document.definitions, operation_name, variables)
-        _known.put(key, cost)
-    return cost
+    known = _known.get(key)
+    if known is None:
+        bad_pages: list[BadPage] = []
+        cost = operation_cost(schema, document.definitions, operation_name, variables, bad_pages)
+        known = (cost, bad_pages)
+        _known.put(key, known)
+    return known
 
 
 def operation_cost(
@@ -107,7 +134,9 @@ def operation_cost(
     definitions: Any,
     operation_name: str | None,
     variables: Mapping[str, Any],
+    bad_pages: list[BadPage] | None = None,
 ) -> int:
+    """The cost; every `first` out of its range is added to `bad_pages`."""
     fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [
@@ -130,7 +159,8 @@ def operation_cost(
         if d.default_value is not None
     }
     values = {**defaults, **variables}
-    return _cost(operation.selection_set, root, 1, fragments, values, set())
+    found = bad_pages if bad_pages is not None else []
+    return _cost(operation.selection_set, root, 1, fragments, values, set(), [], found)
 
 
 def _cost(
@@ -140,16 +170,23 @@ def _cost(
     fragments: dict[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
     visiting: set[str],
+    path: list[str | int],
+    bad_pages: list[BadPage],
 ) -> int:
     total = 0
     for field, owner in _fields(selections, parent, fragments, visiting):
         definition = owner.fields.get(field.name.value)
         if definition is None:  # __typename and introspection: free
             continue
+        here = [*path, field.alias.value if field.alias else field.name.value]
         count = multiplier
         if "first" in definition.args:
-            # Over the page cap the resolver refuses the value itself, more clearly.
             first = _first(field, definition.args["first"].default_value, variables)
+            low, high = FIRST_RANGES.get((owner.name, field.name.value), (0, MAX_PAGE))
+            if not low <= first <= high:
+                message = f"first must be between {low} and {high} in {'.'.join(map(str, here))}"
+                if not any(message == known for _, known in bad_pages):  # fragments repeat
+                    bad_pages.append((field, message))
             count *= min(max(first, 0), MAX_PAGE)
             total += count
         elif is_list_type(get_nullable_type(definition.type)) and not _is_connection(owner):
@@ -157,7 +194,8 @@ def _cost(
             total += count
         child = get_named_type(definition.type)
         if field.selection_set is not None and isinstance(child, GraphQLObjectType):
-            total += _cost(field.selection_set, child, count, fragments, variables, visiting)
+            total += _cost(field.selection_set, child, count, fragments, variables, visiting,
+                           here, bad_pages)  # fmt: skip
     return total
 
 

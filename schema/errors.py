@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLEnumType, GraphQLError, GraphQLSchema
 
 from domain.errors import DomainError, RateLimited
 
 INTERNAL_MESSAGE = "internal error; quote the X-Request-ID header when reporting it"
+VALID_VALUES = "Valid values:"
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
@@ -37,3 +39,17 @@ def stamp(error: GraphQLError) -> None:
     formatted = format_error(error)
     error.message = formatted["message"]
     error.extensions = formatted["extensions"]
+
+
+_UNKNOWN_ENUM_VALUE = re.compile(r"Value '[^']*' does not exist in '(\w+)' enum\.")
+
+
+def list_enum_values(error: GraphQLError, schema: GraphQLSchema) -> None:
+    """Add the valid values to graphql-core's "does not exist in 'ImageSize' enum" (in
+    production, which has no "did you mean" hints, it names none)."""
+    match = _UNKNOWN_ENUM_VALUE.search(error.message)
+    if match is None or VALID_VALUES in error.message:
+        return  # the validation cache hands the same error out again
+    enum = schema.type_map.get(match[1])
+    if isinstance(enum, GraphQLEnumType):
+        error.message = f"{error.message} {VALID_VALUES} {', '.join(enum.values)}."

@@ -15,6 +15,7 @@ from server.embedded import EmbeddedServices, Endpoints
 from server.services import Services
 from server.settings import Settings
 from tests.utils.apps import client_of, running
+from tests.utils.demo_server import DemoServer, start_demo_server
 
 pytest_plugins = ["tests.utils.graph_contract"]
 
@@ -93,3 +94,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     return (
         "graph contract suite: FalkorDB only; Neo4j cases are skipped (set PINGRAPH_TEST_NEO4J_URL)"
     )
+
+
+@pytest.fixture(scope="session")
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[DemoServer]:
+    """`pingraph serve --demo` in a fresh data directory on a free loopback port, ready."""
+    yield from start_demo_server(tmp_path_factory, pytestconfig)

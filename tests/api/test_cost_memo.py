@@ -20,9 +20,9 @@ QUERY = """query($a: Int = 100, $b: Int = 100) {
 def test_a_cost_counted_with_other_variables_is_not_reused() -> None:
     schema = build_schema(dev=False)._schema
     document = parse(QUERY)
-    with_strings = known_cost(schema, QUERY, document, None, {"a": "x", "b": "x"})
-    with_defaults = known_cost(schema, QUERY, document, None, {})
-    with_nulls = known_cost(schema, QUERY, document, None, {"a": None, "b": None})
+    with_strings = known_cost(schema, QUERY, document, None, {"a": "x", "b": "x"})[0]
+    with_defaults = known_cost(schema, QUERY, document, None, {})[0]
+    with_nulls = known_cost(schema, QUERY, document, None, {"a": None, "b": None})[0]
     assert with_defaults == 100 + 100 * 100
     assert with_strings < with_defaults
     assert with_nulls < with_defaults

@@ -87,6 +87,48 @@ async def test_page_size_is_capped(api: Api, repos: Repositories) -> None:
     }
 
 
+async def test_a_bad_page_size_is_a_request_error_that_names_the_field(
+    api: Api, repos: Repositories
+) -> None:
+    """Refused before anything runs, not as a field error that would null `user` (or, under
+    a non-null field such as `searchPins`, the whole answer) and leave the cause unclear."""
+    user = await make_user(repos)
+    query = """query($h: String!) { user(handle: $h) { handle
+        boards(first: 500) { totalCount } ...F } }
+        fragment F on User { mine: pins(first: -1) { totalCount } }"""
+    response = await api.post(query, {"h": user.handle})
+    body = response.json()
+    assert body["data"] is None
+    messages = sorted(error["message"] for error in body["errors"])
+    assert messages == [
+        "first must be between 0 and 100 in user.boards",
+        "first must be between 0 and 100 in user.mine",
+    ]
+    assert {code(error) for error in body["errors"]} == {"BAD_USER_INPUT"}
+    assert all("path" not in error for error in body["errors"])
+    # The spec's request error for clients that ask for it: 400 and no `data`.
+    strict = await api.http.post(
+        "/graphql",
+        json={"query": query, "variables": {"h": user.handle}},
+        headers={"Accept": "application/graphql-response+json"},
+    )
+    assert strict.status_code == 400
+    assert "data" not in strict.json()
+    trending = await api.error("{ trendingPins(first: 0) { id } }")
+    assert trending["message"] == "first must be between 1 and 100 in trendingPins"
+
+
+async def test_an_unknown_enum_value_lists_the_valid_ones(api: Api) -> None:
+    error = await api.error('{ pin(id: "x") { image { url(size: HUGE) } } }')
+    assert code(error) == "BAD_USER_INPUT"
+    assert "Valid values: THUMB, SMALL, MEDIUM, ORIGINAL." in error["message"]
+    # The same through a variable, and asked twice (validation results are cached).
+    query = 'query($s: ImageSize!) { pin(id: "x") { image { url(size: $s) } } }'
+    for _ in range(2):
+        error = await api.error(query, {"s": "HUGE"})
+        assert error["message"].count("Valid values: THUMB, SMALL, MEDIUM, ORIGINAL.") == 1
+
+
 async def test_batches_are_capped(api: Api) -> None:
     two = [{"query": "{ me { id } }"}, {"query": '{ topic(name: "nope nope") { id } }'}]
     response = await api.http.post("/graphql", json=two)

@@ -41,9 +41,13 @@ async def test_me_is_null_when_signed_out_and_the_user_when_signed_in(
     assert data["me"]["id"] == user.id
     assert data["me"]["handle"] == user.handle
     assert data["me"]["createdAt"].endswith("+00:00")
-    # A token without the user role is not a signed-in user.
+    # A token without the user role is not a signed-in user, and `me` says why.
     robot = api.token(user, Role.RECOMMENDER)
-    assert (await api.data("{ me { id } }", token=robot)) == {"me": None}
+    response = await api.post("{ me { id } }", token=robot)
+    assert response.json()["data"] == {"me": None}
+    error = response.json()["errors"][0]
+    assert code(error) == "FORBIDDEN"
+    assert "needs a token with the 'user' role; this one has: recommender" in error["message"]
 
 
 async def test_user_by_id_or_handle(api: Api, repos: Repositories) -> None:

@@ -14,8 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.utils.demo_server import DemoServer
 from tests.utils.images import jpeg
-from tests.web.conftest import Pages, WebServer, save_screenshot
+from tests.web.conftest import Pages, save_screenshot
 
 PASSWORD = "correct horse battery"
 PAGE_SIZE = 25
@@ -48,7 +49,7 @@ def token_of(page: Page) -> str:
     return token
 
 
-def graphql(server: WebServer, token: str | None, query: str, **variables: Any) -> Any:
+def graphql(server: DemoServer, token: str | None, query: str, **variables: Any) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     answer = httpx.post(
         f"{server.url}/graphql", json={"query": query, "variables": variables}, headers=headers,
@@ -58,7 +59,7 @@ def graphql(server: WebServer, token: str | None, query: str, **variables: Any) 
     return answer["data"]
 
 
-def api_sign_up(server: WebServer, handle: str, display_name: str | None = None) -> str:
+def api_sign_up(server: DemoServer, handle: str, display_name: str | None = None) -> str:
     data = graphql(
         server, None,
         "mutation($h: String!, $p: String!, $n: String) "
@@ -68,7 +69,7 @@ def api_sign_up(server: WebServer, handle: str, display_name: str | None = None)
     return str(data["signUp"]["token"])
 
 
-def api_pin(server: WebServer, token: str, title: str, picture: bytes) -> str:
+def api_pin(server: DemoServer, token: str, title: str, picture: bytes) -> str:
     """A pin `title` with `picture` on a new public board of the token's user."""
     uploaded = httpx.post(
         f"{server.url}/media", files={"file": ("pin.jpg", picture, "image/jpeg")},
@@ -262,7 +263,7 @@ def test_upload_a_picture_create_a_pin_and_find_it_by_image(pages: Pages) -> Non
 
 
 def test_a_notification_arrives_live_when_another_user_saves_my_pin(
-    pages: Pages, web_server: WebServer
+    pages: Pages, web_server: DemoServer
 ) -> None:
     creator = pages.open()
     handle = new_handle()
@@ -291,7 +292,7 @@ def test_a_notification_arrives_live_when_another_user_saves_my_pin(
 
 
 def test_profiles_and_boards_have_follow_buttons_that_stick(
-    pages: Pages, web_server: WebServer
+    pages: Pages, web_server: DemoServer
 ) -> None:
     # Someone with public boards (the demo user's own boards are secret).
     owner = graphql(web_server, None, "{ trendingBoards(first: 1) { owner { handle } } }")
@@ -324,7 +325,7 @@ def test_profiles_and_boards_have_follow_buttons_that_stick(
     expect(follow_board).to_have_attribute("aria-pressed", "false")
 
 
-def test_sign_in_with_a_password_and_as_the_demo_user(pages: Pages, web_server: WebServer) -> None:
+def test_sign_in_with_a_password_and_as_the_demo_user(pages: Pages, web_server: DemoServer) -> None:
     handle = new_handle()
     api_sign_up(web_server, handle)
     pages.allow(r"status of 401")  # the refused sign-in's response
@@ -396,7 +397,7 @@ def test_keyboard_and_screen_reader_basics(page: Page) -> None:
 
 
 def test_share_a_board_accept_the_invite_and_remove_the_collaborator(
-    pages: Pages, web_server: WebServer
+    pages: Pages, web_server: DemoServer
 ) -> None:
     owner_handle, member_handle = new_handle(), new_handle()
     owner_token = api_sign_up(web_server, owner_handle, "Board Owner")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page
 
-from tests.web.conftest import WebServer
+from tests.utils.demo_server import DemoServer
 
 
-def test_pages_are_html_with_a_content_security_policy(web_server: WebServer) -> None:
+def test_pages_are_html_with_a_content_security_policy(web_server: DemoServer) -> None:
     response = httpx.get(f"{web_server.url}/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -17,14 +17,14 @@ def test_pages_are_html_with_a_content_security_policy(web_server: WebServer) ->
     assert '<script type="module"' in response.text
 
 
-def test_vendored_modules_are_served_as_javascript(web_server: WebServer) -> None:
+def test_vendored_modules_are_served_as_javascript(web_server: DemoServer) -> None:
     response = httpx.get(f"{web_server.url}/web/vendor/preact.mjs")
     assert response.status_code == 200
     media_type = response.headers["content-type"].split(";")[0].strip()
     assert media_type in {"text/javascript", "application/javascript"}, media_type
 
 
-def test_unknown_paths_are_404_and_not_the_app(web_server: WebServer) -> None:
+def test_unknown_paths_are_404_and_not_the_app(web_server: DemoServer) -> None:
     response = httpx.get(f"{web_server.url}/nope")
     assert response.status_code == 404
     assert not response.headers.get("content-type", "").startswith("text/html")
@@ -35,13 +35,13 @@ def test_home_renders_without_errors(page: Page) -> None:
     page.locator("header").first.wait_for(state="visible")
 
 
-def test_the_page_is_only_served_with_its_headers(web_server: WebServer) -> None:
+def test_the_page_is_only_served_with_its_headers(web_server: DemoServer) -> None:
     response = httpx.get(f"{web_server.url}/web/index.html")
     assert response.status_code == 308
     assert response.headers["location"] == "/"
 
 
-def test_modules_are_compressed_and_revalidated(web_server: WebServer) -> None:
+def test_modules_are_compressed_and_revalidated(web_server: DemoServer) -> None:
     response = httpx.get(f"{web_server.url}/web/app/main.js", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
