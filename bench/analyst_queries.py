@@ -26,13 +26,12 @@ from typing import Any
 import common
 
 from graph.analyst import sandbox as analyst
+from graph.analyst.library import DEFAULT_LIBRARY, load_library
 from graph.backends.connect import open_backend
 from graph.demo import seed
 from graph.migrate import migrate
 from server.embedded import EmbeddedServices
 from server.observability import configure_logging
-
-LIBRARY = Path(__file__).parents[1] / "docs" / "analyst-queries.cypher"
 
 
 async def bench(url: str, sizes: seed.Sizes | None, runs: int) -> dict[str, Any]:
@@ -44,7 +43,7 @@ async def bench(url: str, sizes: seed.Sizes | None, runs: int) -> dict[str, Any]
             await seed.load(backend, seed.generate(sizes))
             print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
         figures: dict[str, Any] = {}
-        for query in analyst.read_library(LIBRARY.read_text()):
+        for query in load_library(DEFAULT_LIBRARY):
             times = []
             for _ in range(runs + 1):
                 table = await analyst.explore(

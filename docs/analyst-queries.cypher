@@ -128,7 +128,7 @@ LIMIT 20;
 
 // name: user-neighbourhood
 // A user's boards and the pins on them, as paths: export it with
-// `pingraph export -f ... --format graphml` or load it into networkx.
+// `pingraph export --name user-neighbourhood -o out.graphml` or load it into networkx.
 // params: {"handle": "demo"}
 MATCH path = (u:User {handle: $handle})-[:OWNS]->(b:Board)<-[:SAVED_TO]-(p:Pin)
 RETURN path

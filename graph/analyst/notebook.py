@@ -1,11 +1,15 @@
 """Notebook helpers: analyst query answers as pandas DataFrames and networkx graphs.
 
     from graph.analyst.notebook import CypherClient
-    cypher = CypherClient("http://127.0.0.1:8000", token)
-    frame = cypher.dataframe("MATCH (b:Board)<-[:SAVED_TO]-(p) RETURN b.name AS board, "
-                             "count(p) AS saves ORDER BY saves DESC LIMIT 10")
-    graph = cypher.graph("MATCH path = (:User {handle: $h})-[:OWNS]->(:Board) RETURN path",
-                         h="demo")
+    with CypherClient("http://127.0.0.1:8000", token) as cypher:
+        frame = cypher.dataframe("MATCH (b:Board)<-[:SAVED_TO]-(p) RETURN b.name AS board, "
+                                 "count(p) AS saves ORDER BY saves DESC LIMIT $n", n=10)
+        graph = cypher.graph("MATCH path = (:User {handle: $h})-[:OWNS]->(:Board) "
+                             "RETURN path", h="demo", row_limit=5000)
+
+Keyword arguments are the query's parameters (`n=10` is `$n`, `limit=5` is `$limit`), except
+the client's own, `row_limit`, `timeout_ms` and `expand`. An answer cut at `row_limit` rows
+warns with `TruncatedWarning`.
 
 `dataframe` and `multidigraph` also take a `Table` from `graph.analyst.explore`, or the JSON
 answer of `POST /cypher`.
@@ -14,14 +18,15 @@ answer of `POST /cypher`.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import networkx as nx
 import pandas as pd
 
-from graph.analyst.sandbox import DEFAULT_LIMIT, DEFAULT_TIMEOUT_MS, Table
+from graph.analyst.sandbox import DEFAULT_LIMIT, DEFAULT_TIMEOUT_MS, MAX_LIMIT, Table
 
 
 class CypherError(Exception):
@@ -30,25 +35,81 @@ class CypherError(Exception):
         self.code = code
 
 
-class CypherClient:
-    """`POST /cypher` with an analyst token."""
+class TruncatedWarning(UserWarning):
+    """The query had more rows than `row_limit`: only the first ones came back."""
 
-    def __init__(self, base_url: str, token: str, *, timeout_s: float = 70.0) -> None:
+
+class CypherClient:
+    """`POST /cypher` with an analyst token; `close()` it, or use it in a `with` block."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout_s: float = 70.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.http = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout_s,
+            transport=transport,
         )
 
     def run(
         self,
         query: str,
+        /,
         *,
-        limit: int = DEFAULT_LIMIT,
+        row_limit: int = DEFAULT_LIMIT,
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
         **params: Any,
     ) -> Table:
-        body = {"query": query, "params": params, "limit": limit, "timeoutMs": timeout_ms}
+        """The answer as a `Table`: at most `row_limit` rows (up to 10,000), within
+        `timeout_ms` (up to 60,000); every other keyword is a query parameter."""
+        table = self._post(query, params, row_limit, timeout_ms)
+        _warn_if_truncated(table)
+        return table
+
+    def dataframe(
+        self,
+        query: str,
+        /,
+        *,
+        expand: bool = True,
+        row_limit: int = DEFAULT_LIMIT,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        **params: Any,
+    ) -> pd.DataFrame:
+        table = self._post(query, params, row_limit, timeout_ms)
+        _warn_if_truncated(table)
+        return dataframe(table, expand=expand)
+
+    def graph(
+        self,
+        query: str,
+        /,
+        *,
+        row_limit: int = DEFAULT_LIMIT,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        **params: Any,
+    ) -> nx.MultiDiGraph[str]:
+        table = self._post(query, params, row_limit, timeout_ms)
+        _warn_if_truncated(table)
+        return multidigraph(table)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _post(self, query: str, params: dict[str, Any], row_limit: int, timeout_ms: int) -> Table:
+        body = {"query": query, "params": params, "limit": row_limit, "timeoutMs": timeout_ms}
         response = self.http.post("/cypher", json=body)
         answer = response.json()
         if response.status_code != 200:
@@ -56,14 +117,16 @@ class CypherClient:
             raise CypherError(error.get("code", str(response.status_code)), error.get("message"))
         return table_of(answer)
 
-    def dataframe(self, query: str, *, expand: bool = True, **params: Any) -> pd.DataFrame:
-        return dataframe(self.run(query, **params), expand=expand)
 
-    def graph(self, query: str, **params: Any) -> nx.MultiDiGraph[str]:
-        return multidigraph(self.run(query, **params))
-
-    def close(self) -> None:
-        self.http.close()
+def _warn_if_truncated(table: Table) -> None:
+    if table.truncated:
+        warnings.warn(
+            f"the query had more rows than row_limit: only the first {len(table.rows):,} "
+            f"came back; pass row_limit= (up to {MAX_LIMIT:,}) for more, or add LIMIT to "
+            "the query",
+            TruncatedWarning,
+            stacklevel=3,  # the caller of run(), dataframe() or graph()
+        )
 
 
 def table_of(answer: Table | dict[str, Any]) -> Table:

@@ -43,6 +43,11 @@ REFUSED_WORDS = frozenset({
     "ALTER", "GRANT", "DENY", "REVOKE", "RENAME", "START", "STOP", "TERMINATE", "ENABLE",
     "DEALLOCATE", "REALLOCATE", "USE", "TRANSACTIONS", "EXPLAIN", "PROFILE", "CYPHER",
 })  # fmt: skip
+WRITE_CLAUSES = frozenset(
+    {"CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "DROP", "FOREACH"}
+)
+# How the backends word a query stopped by the store's time limit.
+STORE_TIMEOUT = "the query ran past its time limit"
 # Procedures known to read only (prefixes end with a dot). FalkorDB's algo.* are read-only
 # graph algorithms (PageRank, BFS, ...).
 READ_PROCEDURES = (
@@ -108,6 +113,7 @@ async def explore(
     try:
         check_read_only(query)
         checked = check_params(params or {})
+        check_params_given(query, checked)
         if not 1 <= limit <= MAX_LIMIT:
             raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
         if not 1 <= timeout_ms <= MAX_TIMEOUT_MS:
@@ -124,13 +130,58 @@ async def explore(
         raise
     except TimeoutError:
         outcome = "timeout"
-        raise BadInput(f"the query ran past its time limit of {timeout_ms} ms") from None
+        raise BadInput(timeout_message(timeout_ms)) from None
+    except BadInput as error:
+        # The backends report the stores' own time limit as BadInput with this text.
+        if not str(error).startswith(STORE_TIMEOUT):
+            raise
+        outcome = "timeout"
+        raise BadInput(timeout_message(timeout_ms)) from error
     finally:
         elapsed = (time.perf_counter() - started) * 1000
         report = log.warning if outcome == "refused" else log.info
         report("cypher query", analyst=analyst, ms=round(elapsed, 1), rows=rows,
                outcome=outcome, query=query[:500] if isinstance(query, str) else None)  # fmt: skip
     return Table(columns, found, truncated, elapsed)
+
+
+def timeout_message(timeout_ms: int) -> str:
+    if timeout_ms >= MAX_TIMEOUT_MS:
+        return (
+            f"the query ran past the longest time limit, {MAX_TIMEOUT_MS:,} ms: narrow it "
+            "with filters or LIMIT"
+        )
+    return (
+        f"the query ran past its time limit of {timeout_ms} ms: raise it, up to "
+        f"{MAX_TIMEOUT_MS:,} ms, with timeoutMs (POST /cypher), timeout_ms= (notebooks) or "
+        "--timeout-ms (pingraph cypher), or narrow the query with filters or LIMIT"
+    )
+
+
+def check_params_given(query: str, params: Mapping[str, Any]) -> None:
+    """Name the parameters the query uses but was not given: the stores only say that some
+    are missing (FalkorDB), or name one in their own words (Neo4j)."""
+    missing = [name for name in parameter_names(query) if name not in params]
+    if not missing:
+        return
+    names = ", ".join(f"${name}" for name in missing)
+    plural = "s" if len(missing) > 1 else ""
+    raise BadInput(
+        f"missing parameter{plural} {names}: give {'them' if plural else 'it'} in params "
+        f"(POST /cypher), as keyword arguments (notebooks) or with --param {missing[0]}=VALUE "
+        "(pingraph cypher)"
+    )
+
+
+def parameter_names(query: str) -> list[str]:
+    """The `$name` parameters a query uses, in order of first use."""
+    tokens = _tokens(query)
+    names = [tokens[at + 1].strip("`") for at in range(len(tokens) - 1) if tokens[at] == "$"]
+    return list(dict.fromkeys(names))
+
+
+def several_statements(query: str) -> bool:
+    return ";" in _tokens(query)[:-1]
 
 
 def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -194,6 +245,8 @@ def check_read_only(query: str) -> None:
         if word in REFUSED_WORDS:
             if word != piece.upper():
                 raise WriteRefused(f"read-only: {piece!r} looks like {word} (unicode look-alike)")
+            if _used_as_name(before, after):
+                raise WriteRefused(_name_refusal(piece, word, before))
             raise WriteRefused(f"read-only: {word} is not allowed here")
         if word == "CALL" and after not in ("{", "("):
             procedure = _dotted_name(tokens, position + 1)
@@ -202,6 +255,20 @@ def check_read_only(query: str) -> None:
                     f"read-only: procedure {procedure or '?'!r} is not allowed; read-only "
                     f"procedures are {', '.join(READ_PROCEDURES)}"
                 )
+
+
+def _used_as_name(before: str, after: str) -> bool:
+    """An alias (`AS set`), a variable in a pattern (`(set)`, `[set:SAVED_TO]`), or a
+    variable read (`set.name`, `set AS s`): still refused, but the message says why."""
+    if before.upper() == "AS" or after == "." or after.upper() == "AS":
+        return True
+    return before in ("(", "[") and after in (")", "]", ":", "{")
+
+
+def _name_refusal(piece: str, word: str, before: str) -> str:
+    where = f" (AS {piece})" if before.upper() == "AS" else ""
+    kind = "a write clause" if word in WRITE_CLAUSES else "a keyword refused here"
+    return f"read-only: `{piece}` is used as a name here{where}; rename it: {word} is {kind}"
 
 
 def _dotted_name(tokens: list[str], start: int) -> str:
@@ -270,34 +337,3 @@ def _skip_string(query: str, start: int) -> int:
         else:
             index += 1
     raise BadInput("a string literal is not closed")
-
-
-@dataclass(frozen=True)
-class LibraryQuery:
-    name: str
-    description: str
-    query: str
-    params: dict[str, Any]
-
-
-def read_library(text: str) -> list[LibraryQuery]:
-    """The named queries of a file like docs/analyst-queries.cypher: `// name:` starts one,
-    comment lines describe it, `// params:` gives JSON parameters, `;` ends it."""
-    queries = []
-    for block in re.split(r"^// name:", text, flags=re.MULTILINE)[1:]:
-        name, _, rest = block.partition("\n")
-        description: list[str] = []
-        lines: list[str] = []
-        params: dict[str, Any] = {}
-        for line in rest.splitlines():
-            stripped = line.strip()
-            if stripped.startswith("// params:"):
-                params = orjson.loads(stripped.removeprefix("// params:"))
-            elif stripped.startswith("//"):
-                if not lines:
-                    description.append(stripped.removeprefix("//").strip())
-            elif stripped:
-                lines.append(line.rstrip())
-        query = "\n".join(lines).rstrip().removesuffix(";").rstrip()
-        queries.append(LibraryQuery(name.strip(), " ".join(description), query, params))
-    return queries

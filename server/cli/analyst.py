@@ -1,8 +1,10 @@
 """`pingraph cypher` and `pingraph export`: read-only Cypher from the command line, with
-parameters, the query from a file, and a readable table or GraphML."""
+parameters, the query from a file or the named query library, and a readable table or
+GraphML."""
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import json
 import sys
@@ -17,6 +19,7 @@ from rich.table import Table as RichTable
 
 from domain.errors import BadInput
 from graph.analyst import sandbox as analyst
+from graph.analyst.library import DEFAULT_LIBRARY, LibraryQuery, load_library
 from graph.analyst.notebook import graphml_ready, multidigraph
 from graph.analyst.sandbox import Table
 from server.cli.common import err, fail, run, settings_or_exit
@@ -29,17 +32,9 @@ UNEXPORTED_LABELS = frozenset({"Credential"})
 
 
 async def run_query(
-    settings: Settings,
-    query: str | None,
-    file: Path | None,
-    params: list[str] | None,
-    *,
-    limit: int,
-    timeout_ms: int,
+    settings: Settings, text: str, values: dict[str, Any], *, limit: int, timeout_ms: int
 ) -> Table:
-    """The query from the command line or a file, run read-only against the graph store."""
-    text = query_text(query, file)
-    values = parse_params(params or [])
+    """The query run read-only against the graph store."""
     async with open_stores(settings) as stores:
         return await analyst.explore(
             stores.analyst, text, values, limit=limit, timeout_ms=timeout_ms,
@@ -55,18 +50,75 @@ def analyst_name() -> str:
         return "cli"
 
 
+def statement(
+    query: str | None,
+    file: Path | None,
+    name: str | None,
+    library: Path | None,
+    params: list[str] | None,
+) -> tuple[str, dict[str, Any]]:
+    """The query text and its parameters: from the command line, a file, or the library
+    (whose `// params:` are defaults that --param overrides)."""
+    if [query, file, name].count(None) != 2:
+        raise BadInput("give a query, -f FILE (- for standard input) or --name NAME: one of them")
+    values = parse_params(params or [])
+    if name is None:
+        return query_text(query, file), values
+    chosen = library_query(library, name)
+    return chosen.query, {**chosen.params, **values}
+
+
 def query_text(query: str | None, file: Path | None) -> str:
-    if (query is None) == (file is None):
-        raise BadInput("give a query, or -f FILE (- for standard input), not both")
     if file is None:
         assert query is not None
         return query
+    source = "standard input" if str(file) == "-" else str(file)
     if str(file) == "-":
-        return sys.stdin.read()
-    try:
-        return file.read_text()
-    except OSError as error:
-        raise BadInput(f"cannot read {file}: {error.strerror}") from None
+        text = sys.stdin.read()
+    else:
+        try:
+            text = file.read_text()
+        except OSError as error:
+            raise BadInput(f"cannot read {file}: {error.strerror}") from None
+    if analyst.several_statements(text):
+        raise BadInput(
+            f"{source} holds several statements, and a query runs one: for a library of named "
+            "queries ('// name:' lines), run one with --name NAME [--library FILE]; --list "
+            "shows the names"
+        )
+    return text
+
+
+def library_path(library: Path | None) -> Path:
+    if library is not None:
+        return library
+    if not DEFAULT_LIBRARY.is_file():
+        raise BadInput(
+            f"the query library is not installed here ({DEFAULT_LIBRARY}; the Docker image "
+            "has no docs/): pass --library PATH, e.g. a copy of docs/analyst-queries.cypher"
+        )
+    return DEFAULT_LIBRARY
+
+
+def library_query(library: Path | None, name: str) -> LibraryQuery:
+    queries = {query.name: query for query in load_library(library_path(library))}
+    if name in queries:
+        return queries[name]
+    close = difflib.get_close_matches(name, list(queries), n=3)
+    maybe = f"did you mean {', '.join(close)}? " if close else ""
+    listing = "pingraph cypher --list" + (f" --library {library}" if library else "")
+    raise BadInput(f"no query named {name!r} in the library: {maybe}{listing} shows them all")
+
+
+def library_listing(library: Path | None) -> str:
+    """One line per named query: its name, description and default parameters."""
+    queries = load_library(library_path(library))
+    width = max(len(query.name) for query in queries)
+    lines = []
+    for query in queries:
+        params = f"  params: {orjson.dumps(query.params).decode()}" if query.params else ""
+        lines.append(f"{query.name:<{width}}  {query.description}{params}\n")
+    return "".join(lines)
 
 
 def parse_params(pairs: list[str]) -> dict[str, Any]:
@@ -119,6 +171,12 @@ def _props(properties: dict[str, Any]) -> str:
 
 def write_graphml(table: Table, output: Path | None) -> tuple[int, int]:
     graph = graphml_ready(exportable(multidigraph(table)))
+    if graph.number_of_nodes() == 0:
+        raise BadInput(
+            f"the query returned no nodes ({len(table.rows):,} rows), so there is nothing to "
+            "export: return nodes, relationships or paths (RETURN b or RETURN path, not "
+            "RETURN b.name)"
+        )
     if output is None:
         nx.write_graphml(graph, sys.stdout.buffer)
     else:
@@ -144,6 +202,18 @@ FileOption = Annotated[
     Path | None,
     typer.Option("-f", "--file", help="Read the query from a file (- for standard input)."),
 ]
+NameOption = Annotated[
+    str | None,
+    typer.Option("--name", help="Run a named query of the library, with its default params."),
+]
+LibraryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--library",
+        help="The query library for --name and --list (default: docs/analyst-queries.cypher).",
+        show_default=False,
+    ),
+]
 ParamOption = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="A parameter as name=value (JSON values allowed)."),
@@ -154,7 +224,12 @@ def cypher(
     ctx: typer.Context,
     query: QueryArgument = None,
     file: FileOption = None,
+    name: NameOption = None,
     param: ParamOption = None,
+    list_library: Annotated[
+        bool, typer.Option("--list", help="List the library's named queries.")
+    ] = False,
+    library: LibraryOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
     limit: Annotated[
         int, typer.Option(min=1, max=analyst.MAX_LIMIT, help="Rows at most.")
@@ -166,10 +241,17 @@ def cypher(
     """Run a read-only Cypher query against the graph store (as POST /cypher does)."""
     if output_format not in ("table", "json", "csv"):
         fail("--format must be table, json or csv")
+    if list_library:
+        try:
+            sys.stdout.write(library_listing(library))
+        except BadInput as error:
+            fail(str(error))
+        return
     settings = settings_or_exit()
 
     async def go() -> None:
-        table = await run_query(settings, query, file, param, limit=limit, timeout_ms=timeout_ms)
+        text, values = statement(query, file, name, library, param)
+        table = await run_query(settings, text, values, limit=limit, timeout_ms=timeout_ms)
         if output_format == "table":
             Console().print(rich_table(table))
             more = " (truncated: raise --limit)" if table.truncated else ""
@@ -187,7 +269,9 @@ def export(
     ctx: typer.Context,
     query: Annotated[str | None, typer.Option("--query", help="The Cypher query.")] = None,
     file: FileOption = None,
+    name: NameOption = None,
     param: ParamOption = None,
+    library: LibraryOption = None,
     output_format: Annotated[str, typer.Option("--format", help="graphml.")] = "graphml",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
@@ -203,8 +287,9 @@ def export(
     settings = settings_or_exit()
 
     async def go() -> None:
+        text, values = statement(query, file, name, library, param)
         table = await run_query(
-            settings, query, file, param, limit=limit, timeout_ms=analyst.MAX_TIMEOUT_MS
+            settings, text, values, limit=limit, timeout_ms=analyst.MAX_TIMEOUT_MS
         )
         nodes, edges = write_graphml(table, output)
         more = f"; truncated at {limit:,} rows" if table.truncated else ""

@@ -7,11 +7,14 @@ import csv
 import io
 from typing import Any
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 from structlog.testing import capture_logs
 
 from domain.errors import WriteRefused
 from domain.identity import Role
+from graph.analyst.notebook import CypherClient, CypherError, TruncatedWarning
 from graph.integrity import check
 from graph.model import User
 from graph.repos import Repositories
@@ -187,6 +190,106 @@ async def test_row_cap_csv_and_timeout(api: Api, analyst: dict[str, str]) -> Non
         refused = await api.http.post("/cypher", json=wrong, headers=analyst)
         assert refused.status_code == 400, (wrong, refused.text)
         assert refused.json()["error"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_missing_parameter_is_named(api: Api, analyst: dict[str, str]) -> None:
+    for body, expected in [
+        ({"query": "RETURN $x AS x"}, "missing parameter $x: "),
+        ({"query": "RETURN $a + $b AS c", "params": {"a": 1}}, "missing parameter $b: "),
+        ({"query": "RETURN $a, $`b c`, $a"}, "missing parameters $a, $b c: "),
+    ]:
+        response = await api.http.post("/cypher", json=body, headers=analyst)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["message"].startswith(expected)
+    # `$` in strings and comments is text, not a parameter.
+    text = await api.http.post(
+        "/cypher", json={"query": "RETURN '$x' AS s /* $y */ // $z"}, headers=analyst
+    )
+    assert text.json()["rows"] == [["$x"]]
+
+
+async def test_a_name_like_a_write_clause_says_to_rename_it(
+    api: Api, analyst: dict[str, str]
+) -> None:
+    for query, expected in [
+        ("UNWIND [1] AS x RETURN x AS set",
+         "read-only: `set` is used as a name here (AS set); rename it: SET is a write clause"),
+        ("MATCH (create:User) RETURN create.handle",
+         "read-only: `create` is used as a name here; rename it: CREATE is a write clause"),
+        ("MATCH (u:User) SET u.pwned = true", "read-only: SET is not allowed here"),
+    ]:  # fmt: skip
+        response = await api.http.post("/cypher", json={"query": query}, headers=analyst)
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["message"] == expected
+    renamed = await api.http.post(
+        "/cypher", json={"query": "UNWIND [1] AS x RETURN x AS `set`"}, headers=analyst
+    )
+    assert renamed.json()["rows"] == [[1]]
+
+
+async def test_the_time_limit_says_how_to_raise_it_and_is_logged_as_a_timeout(
+    api: Api, analyst: dict[str, str]
+) -> None:
+    with capture_logs() as logs:
+        slow = await api.http.post(
+            "/cypher", json={"query": CROSS, "timeoutMs": 100}, headers=analyst
+        )
+    assert slow.status_code == 400, slow.text
+    message = slow.json()["error"]["message"]
+    assert message.startswith("the query ran past its time limit of 100 ms: raise it, up to "
+                              "60,000 ms, with timeoutMs (POST /cypher)")  # fmt: skip
+    assert "--timeout-ms" in message
+    queries = [entry for entry in logs if entry["event"] == "cypher query"]
+    assert [(q["outcome"], q["log_level"]) for q in queries] == [("timeout", "info")]
+
+
+class AppTransport(httpx.BaseTransport):
+    """A notebook's blocking HTTP client, calling the in-process app from a worker thread."""
+
+    def __init__(self, app: Starlette, loop: asyncio.AbstractEventLoop) -> None:
+        self.asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 123))
+        self.loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return asyncio.run_coroutine_threadsafe(self._send(request), self.loop).result()
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        response = await self.asgi.handle_async_request(request)
+        body = await response.aread()
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+
+async def test_the_notebook_client(app: Starlette, api: Api, repos: Repositories) -> None:
+    token = api.token(await make_user(repos), Role.ANALYST)
+    transport = AppTransport(app, asyncio.get_running_loop())
+    with CypherClient("http://testserver", token, transport=transport) as cypher:
+        await asyncio.to_thread(use_the_notebook_client, cypher)
+    assert cypher.http.is_closed
+
+
+def use_the_notebook_client(cypher: CypherClient) -> None:
+    numbers = "UNWIND range(1, 50) AS x RETURN x"
+    with pytest.warns(TruncatedWarning) as caught:
+        frame = cypher.dataframe(numbers, row_limit=10)
+    assert len(frame) == 10
+    assert str(caught[0].message) == (
+        "the query had more rows than row_limit: only the first 10 came back; pass "
+        "row_limit= (up to 10,000) for more, or add LIMIT to the query"
+    )
+    assert caught[0].filename == __file__  # it points at the notebook's line
+    with pytest.warns(TruncatedWarning, match="only the first 5 came back"):
+        assert cypher.run(numbers, row_limit=5).truncated
+    with pytest.warns(TruncatedWarning, match="only the first 1,000 came back"):
+        cypher.graph("UNWIND range(1, 2000) AS x RETURN x")
+    # `limit` and `query` are Cypher parameters; no warning (warnings are errors here).
+    limited = cypher.run(numbers + " LIMIT $limit", limit=3)
+    assert limited.rows == [[1], [2], [3]]
+    assert not limited.truncated
+    assert cypher.run("RETURN $query AS q", query="x").rows == [["x"]]
+    with pytest.raises(CypherError, match=r"BAD_USER_INPUT: missing parameter \$h: "):
+        cypher.dataframe("MATCH (u:User {handle: $h}) RETURN u")
+    with pytest.raises(CypherError, match="timeout_ms="):
+        cypher.run(CROSS, timeout_ms=100)
 
 
 async def test_only_analysts(api: Api, repos: Repositories) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from domain.errors import NotFound
 from graph.analyst import sandbox as analyst
+from graph.analyst.library import DEFAULT_LIBRARY, LibraryQuery, load_library
 from graph.backends.base import GraphBackend
 from graph.backends.connect import open_backend
 from graph.demo import seed
@@ -21,8 +22,7 @@ from server.embedded import Endpoints
 from tests.utils.cypherlint import lint
 from tests.utils.events import RecordedEvents
 
-LIBRARY = Path(__file__).parents[2] / "docs" / "analyst-queries.cypher"
-QUERIES = analyst.read_library(LIBRARY.read_text())
+QUERIES = load_library(DEFAULT_LIBRARY)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_every_library_query_passes_neo4j_front_end(linter: Path) -> None:
 
 @pytest.mark.parametrize("query", QUERIES, ids=[query.name for query in QUERIES])
 async def test_every_library_query_runs_read_only(
-    demo_graph: GraphBackend, query: analyst.LibraryQuery
+    demo_graph: GraphBackend, query: LibraryQuery
 ) -> None:
     table = await analyst.explore(
         demo_graph, query.query, query.params, timeout_ms=30_000, analyst="test"

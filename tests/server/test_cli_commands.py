@@ -13,10 +13,13 @@ from pathlib import Path
 
 import jwt
 import networkx as nx
+import pytest
 
+from domain.errors import BadInput
 from graph.demo import seed
 from media.service import ImageService
 from media.store import LocalImageStore
+from server.cli import analyst as analyst_cli
 from server.settings import JWT_SECRET_FILE
 from tests.utils import images
 from tests.utils.events import RecordedEvents
@@ -167,6 +170,88 @@ def check_analyst_commands(data_dir: Path) -> None:
     assert labels["Pin"] >= 1
     kinds = {data["type"] for _, _, data in graph.edges(data=True)}
     assert kinds == {"OWNS", "SAVED_TO"}
+
+
+LIBRARY = """// A library of our own, in the format of docs/analyst-queries.cypher.
+
+// name: numbers
+// Numbers up to $n, each with a word.
+// params: {"n": 2, "word": "hi"}
+UNWIND range(1, $n) AS x
+RETURN x, $word AS word;
+
+// name: migrations
+// The applied migrations, as nodes.
+MATCH (m:Migration) RETURN m;
+"""
+
+
+def test_cypher_runs_named_queries_and_explains_mistakes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert pingraph(data_dir, "migrate").returncode == 0
+    library = tmp_path / "mine.cypher"
+    library.write_text(LIBRARY)
+
+    listed = pingraph(data_dir, "cypher", "--list", "--library", str(library))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        'numbers     Numbers up to $n, each with a word.  params: {"n":2,"word":"hi"}',
+        "migrations  The applied migrations, as nodes.",
+    ]
+    named = pingraph(data_dir, "cypher", "--name", "numbers", "--library", str(library),
+                     "--param", "n=3", "--format", "csv")  # fmt: skip
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.splitlines() == ["x,word", "1,hi", "2,hi", "3,hi"]
+    unknown = pingraph(data_dir, "cypher", "--name", "number", "--library", str(library))
+    assert unknown.returncode == 1
+    assert "no query named 'number' in the library: did you mean numbers?" in unknown.stderr
+    assert f"pingraph cypher --list --library {library} shows them all" in unknown.stderr
+    whole_file = pingraph(data_dir, "cypher", "-f", str(library))
+    assert whole_file.returncode == 1
+    assert f"{library} holds several statements" in whole_file.stderr
+    assert "--name NAME" in whole_file.stderr
+    # The repository's library, found from any working directory.
+    default = pingraph(data_dir, "cypher", "--name", "users-by-language", "--format", "csv")
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.splitlines() == ["lang,users"]
+    assert "top-boards-by-saves" in pingraph(data_dir, "cypher", "--list").stdout
+
+    missing = pingraph(data_dir, "cypher", "RETURN $who AS who, $n AS n", "--param", "n=1")
+    assert missing.returncode == 1
+    assert "missing parameter $who:" in missing.stderr
+    assert "--param who=VALUE" in missing.stderr
+    slow = pingraph(data_dir, "cypher", "--timeout-ms", "100",
+                    "UNWIND range(1, 1000) AS a UNWIND range(1, 1000) AS b "
+                    "UNWIND range(1, 1000) AS c RETURN count(*)")  # fmt: skip
+    assert slow.returncode == 1
+    assert "time limit of 100 ms: raise it, up to 60,000 ms" in slow.stderr
+    assert "--timeout-ms" in slow.stderr
+
+    graphml = tmp_path / "nothing.graphml"
+    nothing = pingraph(data_dir, "export", "--query", "MATCH (m:Migration) RETURN m.version",
+                       "-o", str(graphml))  # fmt: skip
+    assert nothing.returncode == 1
+    assert "the query returned no nodes" in nothing.stderr
+    assert "return nodes, relationships or paths" in nothing.stderr
+    assert not graphml.exists()
+    exported = pingraph(data_dir, "export", "--name", "migrations", "--library", str(library),
+                        "-o", str(graphml))  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    versions = len(list(MIGRATIONS.glob("*.cypher")))
+    assert nx.read_graphml(graphml).number_of_nodes() == versions
+    assert "Traceback" not in named.stderr + unknown.stderr + missing.stderr + nothing.stderr
+
+
+def test_without_docs_the_library_must_be_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Docker image has no docs/: --name and --list then say to pass --library."""
+    monkeypatch.setattr(analyst_cli, "DEFAULT_LIBRARY", tmp_path / "absent.cypher")
+    with pytest.raises(BadInput, match="pass --library PATH"):
+        analyst_cli.library_listing(None)
+    library = tmp_path / "mine.cypher"
+    library.write_text(LIBRARY)
+    assert analyst_cli.library_query(library, "numbers").params == {"n": 2, "word": "hi"}
 
 
 async def store_orphan(media_dir: Path) -> str:
