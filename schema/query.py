@@ -31,7 +31,10 @@ TrendingFirst = Annotated[
 
 @strawberry.type(description="Reads. Anonymous callers see public data only.")
 class Query:
-    @strawberry.field(description="The signed-in user; null when signed out (FORBIDDEN for a token without the user role).")
+    @strawberry.field(
+        description="The signed-in user; null when signed out (FORBIDDEN for a token without "
+        "the user role)."
+    )
     async def me(self, info: Info) -> User | None:
         found = await reads.me(info.context)
         return User.of(found) if found else None

@@ -15,6 +15,7 @@ from starlette.types import Message, Receive, Scope, Send
 from domain.errors import BadInput, DomainError, Forbidden, RateLimited, Unauthenticated
 from domain.identity import Role, Viewer
 from server.auth import viewer_from
+from server.body_errors import problems
 from server.ratelimit import RateLimits
 from server.settings import Settings
 
@@ -184,14 +185,10 @@ async def json_body(request: Request) -> object:
 
 
 def parse[T: BaseModel](model: type[T], body: Any) -> T:
-    """Validate a decoded JSON body; BadInput names every wrong field."""
+    """Validate a decoded JSON body; BadInput names every wrong field in plain words."""
     if not isinstance(body, dict):
         raise BadInput("the body must be a JSON object")
     try:
         return model.model_validate(body)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            where = ".".join(str(part) for part in item["loc"]) or "body"
-            problems.append(f"{where}: {item['msg']}")
-        raise BadInput("; ".join(problems)) from None
+        raise BadInput("; ".join(problems(model, body, error.errors()))) from None

@@ -28,17 +28,16 @@ def engine_of(request: Request) -> WalkEngine:
     return services.walks
 
 
-def answer(result: Result, request_id: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {} if request_id is None else {"id": request_id}
-    body.update(
-        items=[{"pinId": h.pin_id, "score": h.score, "visits": h.visits} for h in result.items],
-        stepsTaken=result.steps_taken,
-        stoppedEarly=result.stopped_early,
-        unknownPins=result.unknown_pins,
-        graphVersion=result.graph_version,
-        seed=result.seed,
-    )
-    return body
+def answer(result: Result) -> dict[str, Any]:
+    return {
+        "items": [{"pinId": h.pin_id, "score": h.score, "visits": h.visits} for h in result.items],
+        "stepsTaken": result.steps_taken,
+        "stoppedEarly": result.stopped_early,
+        "unknownPins": result.unknown_pins,
+        "unknownTopics": result.unknown_topics,
+        "graphVersion": result.graph_version,
+        "seed": result.seed,
+    }
 
 
 async def related(request: Request, viewer: Viewer | None) -> Response:
@@ -61,30 +60,27 @@ async def feed(request: Request, viewer: Viewer | None) -> Response:
 
 
 async def batch(request: Request, viewer: Viewer | None) -> Response:
-    """NDJSON in, NDJSON out in input order; a bad line answers with its own error."""
-    lines = [line for line in (await request.body()).splitlines() if line.strip()]
-    if not lines:
+    """NDJSON in, NDJSON out in input order: one answer a line, blank or bad lines too."""
+    lines = (await request.body()).splitlines()  # a final newline ends a line, it adds none
+    if not any(line.strip() for line in lines):
         raise BadInput("send one JSON related-pins request per line")
     if len(lines) > MAX_BATCH_LINES:
-        raise BadInput(f"at most {MAX_BATCH_LINES} requests per batch")
+        raise BadInput(f"at most {MAX_BATCH_LINES} lines per batch")
     engine = engine_of(request)
     gate = asyncio.Semaphore(BATCH_PARALLEL)
 
     async def one(number: int, line: bytes) -> dict[str, Any]:
-        request_id: Any = number
+        head: dict[str, Any] = {"line": number, "id": None}
         try:
-            body = orjson.loads(line)
-            if isinstance(body, dict) and "id" in body:
-                request_id = body["id"]
+            body = _line_body(line)
+            head["id"] = body.get("id")
             query = parse(RelatedRequest, body).to_query()
             async with gate:
-                return answer(await engine.run(query), request_id)
-        except orjson.JSONDecodeError as error:
-            return {"id": request_id, "error": {"code": "BAD_USER_INPUT", "message": str(error)}}
+                return head | answer(await engine.run(query))
         except DomainError as error:
-            return {"id": request_id, "error": {"code": error.code, "message": str(error)}}
+            return head | {"error": {"code": error.code, "message": str(error)}}
 
-    tasks = [asyncio.ensure_future(one(n, line)) for n, line in enumerate(lines)]
+    tasks = [asyncio.ensure_future(one(n, line)) for n, line in enumerate(lines, start=1)]
 
     async def stream() -> AsyncIterator[bytes]:
         try:
@@ -97,6 +93,18 @@ async def batch(request: Request, viewer: Viewer | None) -> Response:
     return StreamingResponse(stream(), media_type="application/x-ndjson")
 
 
+def _line_body(line: bytes) -> dict[str, Any]:
+    if not line.strip():
+        raise BadInput("blank line: send one JSON related-pins request per line")
+    try:
+        body = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        raise BadInput(f"the line is not valid JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise BadInput("the line must be a JSON object")
+    return body
+
+
 async def graph_info(request: Request, viewer: Viewer | None) -> Response:
     graph = engine_of(request).graph
     return JSONResponse(
@@ -105,7 +113,7 @@ async def graph_info(request: Request, viewer: Viewer | None) -> Response:
             "boards": graph.linked_boards,
             "edges": graph.edges,
             "version": graph.version,
-            "builtAt": graph.built_at,
+            "builtAt": round(graph.built_at * 1000),  # epoch ms, as every other time
             "pendingDeltas": graph.deltas,  # merged live, not yet in a snapshot
             "streamId": graph.stream_id,
             "bytes": graph.nbytes(),

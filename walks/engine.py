@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from domain.errors import Conflict
 from walks.graph import WalkGraph, id_strings
 from walks.kernels import walk_counts
 
@@ -41,6 +42,7 @@ class Query:
     exclude: list[str] = field(default_factory=list)
     keep_query_pins: bool = False  # a newcomer's popular seed pins are good results too
     degree_power: float = DEFAULT_DEGREE_POWER  # scores are divided by (pin degree) ** degree_power
+    graph_version: str | None = None  # refuse to walk any other graph revision
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Result:
     unknown_pins: list[str]
     graph_version: str
     seed: int
+    unknown_topics: list[str] = field(default_factory=list)  # bias topics the graph lacks
 
 
 class _Scratch(threading.local):
@@ -115,6 +118,12 @@ class WalkEngine:
 
     def run_sync(self, query: Query) -> Result:
         graph = self.graph  # this query's graph, even if a swap happens meanwhile
+        # Checked against the graph the walk will use, so a swap cannot slip in between.
+        if query.graph_version is not None and query.graph_version != graph.revision:
+            raise Conflict(
+                f"graphVersion {query.graph_version!r} is not served: this server walks "
+                f"{graph.revision!r}, and keeps no other graph in memory"
+            )
         ids = list(query.pins)
         indices, unknown = graph.pin_index(ids)
         missing = set(unknown)
@@ -124,10 +133,11 @@ class WalkEngine:
         steps = allocate_steps(degrees, weights, query.steps)
         seed = query.seed if query.seed is not None else random.getrandbits(63)
         scratch = self._scratch.for_pins(graph.pins)
+        topic_mask, unknown_topics = graph.topic_bias(query.topics)
         touched_count, taken, stopped = walk_counts(
             graph.pin_ptr, graph.pin_boards, graph.board_ptr, graph.board_pins,
             graph.board_topics, graph.board_lang, indices, steps, query.restart, seed,
-            graph.topic_mask(query.topics), graph.lang_code(query.lang), BIAS_TRIES,
+            topic_mask, graph.lang_code(query.lang), BIAS_TRIES,
             query.early_np, query.early_nv,
             scratch.counts, scratch.boost, scratch.visits, scratch.touched,
         )  # fmt: skip
@@ -153,7 +163,7 @@ class WalkEngine:
                 id_strings(pin_ids), scores[top], visits[top], strict=True
             )
         ]
-        return Result(hits, int(taken), stopped > 0, unknown, graph.revision, seed)
+        return Result(hits, int(taken), stopped > 0, unknown, graph.revision, seed, unknown_topics)
 
 
 def _top(scores: NDArray[np.float64], visits: NDArray[np.int32], k: int) -> NDArray[np.int64]:

@@ -23,6 +23,9 @@ from numpy.typing import NDArray
 from scipy import sparse
 from ulid import ULID
 
+from domain.errors import BadInput
+from graph.model import topic_name
+
 FORMAT = 1
 MAX_TOPICS = 64  # board topics are a bitmask in one uint64
 ARRAYS = ("pin_ids", "board_ids", "pin_ptr", "pin_boards", "board_ptr", "board_pins",
@@ -144,6 +147,19 @@ class WalkGraph:
             if name in self.topics:
                 mask |= 1 << self.topics.index(name)
         return mask
+
+    def topic_bias(self, names: list[str]) -> tuple[int, list[str]]:
+        """The mask of the named topics, matched as GraphQL's `topic(name:)` matches them
+        (case and spacing do not matter), and the names, as given, of no topic of this graph."""
+        mask, unknown = 0, []
+        for name in names:
+            try:
+                at = self.topics.index(topic_name(name))
+            except (BadInput, ValueError):
+                unknown.append(name)
+                continue
+            mask |= 1 << at
+        return mask, unknown
 
     def lang_code(self, lang: str | None) -> int:
         """The index of `lang`, or -1 when no board has it (no language bias)."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from walks.engine import MAX_QUERY_PINS, MAX_STEPS, MAX_TOP_K, Query
+
+Weight = Annotated[float, Field(gt=0.0, le=1_000_000)]
 
 
 class Bias(BaseModel):
@@ -28,6 +32,8 @@ class WalkOptions(BaseModel):
     bias: Bias | None = None
     early_stop: EarlyStop | None = Field(default=None, alias="earlyStop")
     exclude: list[str] = Field(default_factory=list, max_length=10_000)
+    # Only the served graph is in memory: any other version is refused (CONFLICT).
+    graph_version: str | None = Field(default=None, alias="graphVersion", max_length=100)
 
     def query(self, pins: dict[str, float]) -> Query:
         return Query(
@@ -41,12 +47,13 @@ class WalkOptions(BaseModel):
             early_np=self.early_stop.np if self.early_stop else 0,
             early_nv=self.early_stop.nv if self.early_stop else 0,
             exclude=self.exclude,
+            graph_version=self.graph_version,
         )
 
 
 class RelatedRequest(WalkOptions):
     id: str | int | None = None  # echoed in /walks/batch answers
-    pins: dict[str, float] | list[str]
+    pins: dict[str, Weight] | list[str]
 
     @field_validator("pins")
     @classmethod
@@ -55,8 +62,6 @@ class RelatedRequest(WalkOptions):
             raise ValueError("give at least one pin")
         if len(value) > MAX_QUERY_PINS:
             raise ValueError(f"at most {MAX_QUERY_PINS} query pins")
-        if isinstance(value, dict) and any(w <= 0 or w > 1e6 for w in value.values()):
-            raise ValueError("weights must be positive numbers up to 1,000,000")
         return value
 
     def to_query(self) -> Query:

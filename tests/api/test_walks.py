@@ -36,9 +36,13 @@ async def world(repos: Repositories) -> dict[str, object]:
 
 @pytest.fixture
 async def walks(services: Services, world: dict[str, object]) -> WalkEngine:
-    """The server's walk graph, with the world in it: rebuilt from the store, as after a
-    `pingraph walks build`."""
-    await drained(services.cache)  # every delta of the world is logged before the position
+    """The server's walk graph, with the world in it."""
+    return await rebuilt(services)
+
+
+async def rebuilt(services: Services) -> WalkEngine:
+    """The server's walk graph rebuilt from the store, as after a `pingraph walks build`."""
+    await drained(services.cache)  # every delta so far is logged before the position
     position = await stream_position(services.walk_deltas)
     built = await build_from_store(services.graph)
     services.walks.swap(dataclasses.replace(built, stream_id=position))
@@ -65,6 +69,7 @@ async def test_related_pins(api: Api, walks: WalkEngine, world: dict[str, object
     assert set(returned) <= set(pins[1:])  # never the query pin, never the secret-only pin
     assert world["hidden"] not in returned
     assert answer["unknownPins"] == ["01NOTAPIN0000000000000000Z"]
+    assert answer["unknownTopics"] == []
     assert answer["graphVersion"] == walks.graph.version
     assert answer["stepsTaken"] > 0
     again = await api.http.post("/walks/related", json=body, headers=auth(api, owner, Role.ANALYST))
@@ -81,15 +86,25 @@ async def test_walk_limits_and_roles(api: Api, walks: WalkEngine, world: dict[st
         ({"pins": [pins[0]], "steps": 10_000_001}, "steps"),
         ({"pins": [pins[0]], "topK": 1001}, "topK"),
         ({"pins": []}, "at least one pin"),
-        ({"pins": {pins[0]: -1}}, "weights"),
+        ({"pins": {pins[0]: -1}}, f"pins.{pins[0]}: must be greater than 0"),
+        ({"pins": {pins[0]: "heavy"}}, f"pins.{pins[0]}: must be a number"),
+        ({"pins": [pins[0], 3]}, "pins.1: must be a string"),
+        ({"pins": 5}, "pins: must be an object or a list"),
         ({"pins": [pins[0]], "restart": 0}, "restart"),
-        ({"pins": [pins[0]], "surprise": 1}, "surprise"),
-    ]
+        ({"pins": [pins[0]], "surprise": 1}, "unknown field 'surprise'"),
+        ({"pins": [pins[0]], "topk": 5}, "unknown field 'topk' (did you mean 'topK'?)"),
+        ({"pins": [pins[0]], "bias": {"topic": []}},
+         "bias: unknown field 'topic' (did you mean 'topics'?)"),
+        ({"steps": 10}, "missing field 'pins'"),
+    ]  # fmt: skip
     for body, message in bad:
         response = await api.http.post("/walks/related", json=body, headers=robot)
         assert response.status_code == 400, body
         assert response.json()["error"]["code"] == "BAD_USER_INPUT"
-        assert message in response.json()["error"]["message"]
+        said = response.json()["error"]["message"]
+        assert message in said, said
+        for internal in ("dict[", "list[", "float]", "Input should", "Value error"):
+            assert internal not in said, said
     not_json = await api.http.post("/walks/related", content=b"{", headers={
         **robot, "Content-Type": "application/json"})  # fmt: skip
     assert not_json.status_code == 400
@@ -106,7 +121,7 @@ async def test_walk_limits_and_roles(api: Api, walks: WalkEngine, world: dict[st
     assert user_only.json()["error"]["code"] == "FORBIDDEN"
 
 
-async def test_batch_answers_in_input_order(
+async def test_batch_answers_every_line_in_input_order(
     api: Api, walks: WalkEngine, world: dict[str, object]
 ) -> None:
     owner = world["owner"]
@@ -117,22 +132,116 @@ async def test_batch_answers_in_input_order(
         {"id": "a", "pins": [pins[0]], "steps": 5000, "seed": 1},
         {"id": "b", "pins": [pins[1]], "steps": 10_000_001},
         "not json",
+        "",
+        "   \t",
+        {"pins": [pins[2]], "steps": 5000, "seed": 2, "topK": 2},
         {"id": 7, "pins": [pins[2]], "steps": 5000, "seed": 2, "topK": 2},
+        [1, 2],
     ]
     body = b"\n".join(
         line.encode() if isinstance(line, str) else orjson.dumps(line) for line in lines
     )
     response = await api.http.post(
-        "/walks/batch", content=body, headers={**auth(api, owner, Role.RECOMMENDER),
-                                               "Content-Type": "application/x-ndjson"},
+        "/walks/batch", content=body + b"\n", headers={**auth(api, owner, Role.RECOMMENDER),
+                                                       "Content-Type": "application/x-ndjson"},
     )  # fmt: skip
     assert response.status_code == 200
     answers = [orjson.loads(line) for line in response.content.splitlines()]
-    assert [a["id"] for a in answers] == ["a", "b", 2, 7]
-    assert "items" in answers[0]
-    assert answers[1]["error"]["code"] == "BAD_USER_INPUT"
-    assert answers[2]["error"]["code"] == "BAD_USER_INPUT"
-    assert len(answers[3]["items"]) <= 2
+    assert [a["line"] for a in answers] == list(range(1, 9))  # the final newline adds none
+    assert [a["id"] for a in answers] == ["a", "b", None, None, None, None, 7, None]
+    assert answers[0]["items"]
+    assert answers[0]["unknownTopics"] == []
+    assert answers[0]["graphVersion"] == walks.graph.revision
+    errors = {n: a["error"] for n, a in enumerate(answers, start=1) if "error" in a}
+    assert sorted(errors) == [2, 3, 4, 5, 8]
+    assert {error["code"] for error in errors.values()} == {"BAD_USER_INPUT"}
+    assert errors[2]["message"].startswith("steps: must be less than or equal to")
+    assert errors[3]["message"].startswith("the line is not valid JSON")
+    assert errors[4]["message"].startswith("blank line: ")
+    assert errors[5]["message"].startswith("blank line: ")
+    assert errors[8]["message"] == "the line must be a JSON object"
+    assert len(answers[5]["items"]) <= 2
+    assert answers[6]["items"] == answers[5]["items"]  # the same request, but for its id
+    robot = {**auth(api, owner, Role.RECOMMENDER), "Content-Type": "application/x-ndjson"}
+    for nothing in (b"", b"\n \n"):
+        refused = await api.http.post("/walks/batch", content=nothing, headers=robot)
+        assert refused.status_code == 400
+
+
+async def test_a_job_can_ask_for_the_graph_version_it_expects(
+    api: Api, walks: WalkEngine, world: dict[str, object]
+) -> None:
+    owner = world["owner"]
+    assert isinstance(owner, User)
+    pins = world["pins"]
+    assert isinstance(pins, list)
+    robot = auth(api, owner, Role.RECOMMENDER)
+    served = walks.graph.revision
+    info = (await api.http.get("/walks/graph", headers=robot)).json()
+    deltas = info["pendingDeltas"]
+    assert served == (f"{info['version']}+{deltas}" if deltas else info["version"])
+    body = {"pins": [pins[0]], "steps": 2000, "seed": 4, "graphVersion": served}
+    same = await api.http.post("/walks/related", json=body, headers=robot)
+    assert same.status_code == 200, same.text
+    assert same.json()["graphVersion"] == served
+    gone = f"{served}+999"
+    other = await api.http.post("/walks/related", json={**body, "graphVersion": gone},
+                                headers=robot)  # fmt: skip
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "CONFLICT"
+    assert f"'{gone}'" in other.json()["error"]["message"]
+    assert f"'{served}'" in other.json()["error"]["message"]
+    feed = await api.http.post(
+        "/walks/feed", json={"userId": owner.id, "graphVersion": gone}, headers=robot
+    )
+    assert feed.status_code == 409
+    assert feed.json()["error"]["code"] == "CONFLICT"
+    lines = [orjson.dumps({"id": "now", **body}), orjson.dumps({**body, "graphVersion": gone})]
+    ndjson = {**robot, "Content-Type": "application/x-ndjson"}
+    batch = await api.http.post("/walks/batch", content=b"\n".join(lines), headers=ndjson)
+    answers = [orjson.loads(line) for line in batch.content.splitlines()]
+    assert answers[0]["items"] == same.json()["items"]
+    assert answers[1]["error"]["code"] == "CONFLICT"
+    assert answers[1]["line"] == 2
+
+
+async def test_bias_topics_match_as_graphql_topic_does_and_unknown_ones_are_reported(
+    api: Api, services: Services, repos: Repositories
+) -> None:
+    owner = await make_user(repos)
+    pots, cars = (
+        await make_board(repos, owner, topics=["ceramics"]),
+        await make_board(repos, owner, topics=["cars"]),
+    )
+    query = await make_pin(repos, owner, pots)
+    await repos.pins.save(owner.id, query.id, cars.id)
+    on_topic = [(await make_pin(repos, owner, pots)).id for _ in range(3)]
+    off_topic = [(await make_pin(repos, owner, cars)).id for _ in range(3)]
+    for _ in range(2):  # more ceramics boards: among the walk graph's most common topics
+        more = await make_board(repos, owner, topics=["ceramics"])
+        await repos.pins.save(owner.id, on_topic[0], more.id)
+    walks = await rebuilt(services)
+    assert "ceramics" in walks.graph.topics
+    robot = auth(api, owner, Role.RECOMMENDER)
+
+    async def walk(*topics: str) -> dict[str, object]:
+        body = {"pins": [query.id], "steps": 20_000, "seed": 5, "bias": {"topics": list(topics)}}
+        response = await api.http.post("/walks/related", json=body, headers=robot)
+        assert response.status_code == 200, response.text
+        answer: dict[str, object] = response.json()
+        return answer
+
+    lower, title, plain = await walk("ceramics"), await walk("Ceramics"), await walk()
+    assert title == lower
+    assert lower["unknownTopics"] == []
+    visits = {item["pinId"]: item["visits"] for item in lower["items"]}  # type: ignore[attr-defined]
+    assert sum(visits.get(p, 0) for p in on_topic) > 3 * sum(visits.get(p, 0) for p in off_topic)
+    unknown = await walk("zzz_no_such_topic")
+    assert unknown["unknownTopics"] == ["zzz_no_such_topic"]
+    assert unknown["items"] == plain["items"]  # no bias at all, and now it says so
+    mixed = await walk("CERAMICS", "zzz_no_such_topic")
+    assert mixed["unknownTopics"] == ["zzz_no_such_topic"]
+    assert mixed["items"] == lower["items"]
 
 
 async def test_feed_and_graph_info(
@@ -167,6 +276,10 @@ async def test_feed_and_graph_info(
     assert info["version"] == walks.graph.version
     assert info["edges"] == walks.graph.edges
     assert info["pendingDeltas"] == walks.graph.deltas == 1
+    assert info["builtAt"] == round(walks.graph.built_at * 1000)  # epoch ms, an integer
+    assert isinstance(info["builtAt"], int)
+    assert 1_600_000_000_000 < info["builtAt"] < 10**13
+    assert response.json()["unknownTopics"] == []
 
 
 async def test_graphql_related_and_home_feed_use_the_walks(
