@@ -27,10 +27,10 @@ class DemoServer:
     data_dir: Path
     process: subprocess.Popen[bytes]
 
-    def token(self, handle: str = "demo", ttl_s: int = 6 * 3600) -> str:
+    def token(self, handle: str = "demo", ttl_s: int = 6 * 3600, *, role: str = "user") -> str:
         """A token for the user `handle`, from `pingraph token issue` on the server's data."""
         issued = subprocess.run(
-            [PINGRAPH, "token", "issue", "--handle", handle, "--ttl", str(ttl_s)],
+            [PINGRAPH, "token", "issue", "--handle", handle, "--ttl", str(ttl_s), "--role", role],
             env=server_env(self.data_dir), capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert issued.returncode == 0, f"token issue --handle {handle}: {issued.stderr}"
