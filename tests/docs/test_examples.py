@@ -328,6 +328,17 @@ def test_every_graphql_example_answers_on_the_demo(reader: Reader) -> None:
         step.keep(reader, data)
 
 
+def test_the_ids_the_docs_quote_are_the_demos(reader: Reader) -> None:
+    """The demo is generated from a fixed seed, so docs may name its pins and boards."""
+    quoted = set(re.findall(r"\b01[0-9A-HJKMNP-TV-Z]{24}\b", API.read_text()))
+    assert quoted
+    for id_ in quoted:
+        found = reader.data(
+            "query($id: ID!) { pin(id: $id) { id } board(id: $id) { id } }", {"id": id_}
+        )
+        assert found["pin"] or found["board"], f"docs/api.md quotes {id_}, unknown to the demo"
+
+
 # ------------------------------------------------------------------------------ curl
 
 
