@@ -66,8 +66,8 @@ class PingraphSchema(strawberry.Schema):
             list_enum_values(error, self._schema)
             stamp(error)
             original = error.original_error
-            if original is None or isinstance(original, DomainError):
-                continue
+            if original is None or isinstance(original, DomainError | GraphQLError):
+                continue  # a client's mistake (a variable's value, for one), answered
             log.error(
                 "graphql resolver failed",
                 path=error.path,

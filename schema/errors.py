@@ -41,15 +41,18 @@ def stamp(error: GraphQLError) -> None:
     error.extensions = formatted["extensions"]
 
 
-_UNKNOWN_ENUM_VALUE = re.compile(r"Value '[^']*' does not exist in '(\w+)' enum\.")
+_UNKNOWN_ENUM_VALUE = re.compile(
+    r"Value '[^']*' does not exist in '(\w+)' enum\.|Enum '(\w+)' cannot represent non-"
+)
 
 
 def list_enum_values(error: GraphQLError, schema: GraphQLSchema) -> None:
-    """Add the valid values to graphql-core's "does not exist in 'ImageSize' enum" (in
-    production, which has no "did you mean" hints, it names none)."""
+    """Add the valid values to graphql-core's "does not exist in 'ImageSize' enum" and
+    "Enum 'ImageSize' cannot represent non-enum value" (a quoted value, or a number):
+    production has no "did you mean" hints, so it would name none."""
     match = _UNKNOWN_ENUM_VALUE.search(error.message)
     if match is None or VALID_VALUES in error.message:
         return  # the validation cache hands the same error out again
-    enum = schema.type_map.get(match[1])
+    enum = schema.type_map.get(match[1] or match[2])
     if isinstance(enum, GraphQLEnumType):
         error.message = f"{error.message} {VALID_VALUES} {', '.join(enum.values)}."

@@ -24,6 +24,8 @@ from domain.keyfile import KeyFileError, read_or_create
 from server.ratelimit import check_limit
 
 EMBEDDED = "embedded"
+# Earlier versions' development default: public, so never a production secret.
+PUBLISHED_DEV_SECRET = "pingraph-development-secret-change-me"  # noqa: S105
 JWT_SECRET_FILE = "jwt.secret"  # noqa: S105 - a file name, not a secret
 
 MIN_SECRET_BYTES = 32
@@ -192,15 +194,19 @@ class Settings(BaseSettings):
     @field_validator("jwt_secret")
     @classmethod
     def _jwt_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        env, data_dir = info.data.get("env"), info.data.get("data_dir")
+        if env is None or data_dir is None:
+            return value  # PINGRAPH_ENV or PINGRAPH_DATA_DIR is refused: nothing to make yet
         if not value.get_secret_value():
-            if info.data.get("env") is Env.PROD:
+            if env is Env.PROD:
                 raise ValueError(
                     "must be set to a random value of at least 32 characters when PINGRAPH_ENV=prod"
                 )
-            data_dir = info.data.get("data_dir")
-            if data_dir is None:
-                raise ValueError("unset, and no data directory to keep a generated one in")
-            value = SecretStr(development_jwt_secret(data_dir))
+            return SecretStr(development_jwt_secret(data_dir))
+        if env is Env.PROD and value.get_secret_value() == PUBLISHED_DEV_SECRET:
+            raise ValueError(
+                "is the development secret published with earlier versions: set your own"
+            )
         if len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
             # HS256 wants a key at least as long as its hash (RFC 7518 section 3.2).
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes long")
@@ -300,10 +306,13 @@ def development_jwt_secret(data_dir: Path) -> str:
         )
     except KeyFileError as error:
         raise ValueError(f"unset, and {error}") from None
-    try:
-        return data.decode("ascii").strip()
-    except UnicodeDecodeError:
-        raise ValueError(f"unset, and {path} is not text: move it away to have one made") from None
+    secret = data.decode("ascii", errors="replace").strip()
+    if "\ufffd" in secret or len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"unset, and {path} does not hold a usable secret (at least {MIN_SECRET_BYTES} "
+            "characters of text): move it away to have one made"
+        )
+    return secret
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -113,6 +113,7 @@ async def graph_info(request: Request, viewer: Viewer | None) -> Response:
             "boards": graph.linked_boards,
             "edges": graph.edges,
             "version": graph.version,
+            "graphVersion": graph.revision,  # as walk answers carry it
             "builtAt": round(graph.built_at * 1000),  # epoch ms, as every other time
             "pendingDeltas": graph.deltas,  # merged live, not yet in a snapshot
             "streamId": graph.stream_id,

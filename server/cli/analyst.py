@@ -170,7 +170,14 @@ def _props(properties: dict[str, Any]) -> str:
 
 
 def write_graphml(table: Table, output: Path | None) -> tuple[int, int]:
-    graph = graphml_ready(exportable(multidigraph(table)))
+    returned = multidigraph(table)
+    returned_nodes = returned.number_of_nodes()
+    graph = graphml_ready(exportable(returned))
+    if graph.number_of_nodes() == 0 and returned_nodes > 0:
+        raise BadInput(
+            "the query returned only nodes that exports leave out "
+            f"({', '.join(sorted(UNEXPORTED_LABELS))}): there is nothing to export"
+        )
     if graph.number_of_nodes() == 0:
         raise BadInput(
             f"the query returned no nodes ({len(table.rows):,} rows), so there is nothing to "

@@ -127,6 +127,11 @@ async def test_an_unknown_enum_value_lists_the_valid_ones(api: Api) -> None:
     for _ in range(2):
         error = await api.error(query, {"s": "HUGE"})
         assert error["message"].count("Valid values: THUMB, SMALL, MEDIUM, ORIGINAL.") == 1
+    # A quoted value and a number are other messages of graphql-core's: listed too.
+    quoted = await api.error('{ pin(id: "x") { image { url(size: "SMALL") } } }')
+    assert "Valid values: THUMB, SMALL, MEDIUM, ORIGINAL." in quoted["message"]
+    number = await api.error(query, {"s": 5})
+    assert "Valid values: THUMB, SMALL, MEDIUM, ORIGINAL." in number["message"]
 
 
 async def test_batches_are_capped(api: Api) -> None:

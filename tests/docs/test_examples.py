@@ -29,6 +29,7 @@ from PIL import Image
 
 from graph.analyst.library import DEFAULT_LIBRARY, load_library
 from tests.utils.demo_server import DemoServer
+from tests.utils.processes import PINGRAPH, cli_env
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 API = DOCS / "api.md"
@@ -415,6 +416,43 @@ def test_curl_example_answers(
             assert body["unknownPins"] == [], f"{where}: pins the demo does not have: {body}"
         if "rows" in body:
             assert body["rows"], f"{where}: no rows on the demo: {body}"
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+
+def cli_examples() -> list[tuple[str, str]]:
+    """`sh` blocks of nothing but `pingraph` commands (docs/examples/ run in tests/api)."""
+    found = []
+    for path in sorted(DOCS.glob("*.md")):
+        for number, block in enumerate(fenced(path, "sh"), 1):
+            commands = [line for line in block.splitlines() if line and not line[0].isspace()]
+            if commands and all(line.startswith(".venv/bin/pingraph ") for line in commands):
+                found.append((f"{path.name} #{number}", block))
+    return found
+
+
+def test_the_docs_have_cli_examples() -> None:
+    assert {where.split(" ")[0] for where, _ in cli_examples()} >= {"api.md", "analyst-guide.md"}
+
+
+@pytest.mark.parametrize(("where", "block"), cli_examples(), ids=[w for w, _ in cli_examples()])
+def test_cli_example_runs(demo_server: DemoServer, tmp_path: Path, where: str, block: str) -> None:
+    """As a second shell beside the server: its data directory, nothing else configured."""
+    (tmp_path / ".venv").symlink_to(Path(PINGRAPH).parents[1])
+    (tmp_path / "my-query.cypher").write_text("MATCH (t:Topic) RETURN t.name AS topic LIMIT 5\n")
+    ran = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + block], cwd=tmp_path,
+        env=cli_env(demo_server.data_dir), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, f"{where} failed:\n{ran.stderr}"
+    assert (ran.stdout + ran.stderr).strip(), f"{where} said nothing"
+    if "token issue" in block.splitlines()[-1]:
+        # The last token, a job's or an analyst's, is one the running server accepts.
+        token = ran.stdout.split()[-1]
+        answer = httpx.get(f"{demo_server.url}/walks/graph",
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert answer.status_code == 200, f"{where}: the server refused its token: {answer.text}"
 
 
 # ------------------------------------------------------------------------------ analyst queries

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from server.settings import JWT_SECRET_FILE
 from tests.utils.live_server import subscribed
 from tests.utils.processes import PINGRAPH, cli_env, free_port
 
@@ -90,6 +91,8 @@ async def test_a_save_through_one_process_reaches_a_subscriber_of_the_other(
             "PINGRAPH_GRAPH_URL": f"falkordb://:{password}@127.0.0.1:{state['graph_port']}",
             "PINGRAPH_ANALYST_GRAPH_URL": f"falkordb://:{password}@127.0.0.1:{state['analyst_port']}",
             "PINGRAPH_REDIS_URL": f"redis://:{password}@127.0.0.1:{state['cache_port']}/0",
+            # Servers of one deployment share the secret; each data directory has its own.
+            "PINGRAPH_JWT_SECRET": (first_dir / JWT_SECRET_FILE).read_text().strip(),
         }
         for handle in ("alice", "bob"):
             _cli(first_dir, "user", "create", "--handle", handle)

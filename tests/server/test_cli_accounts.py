@@ -113,3 +113,9 @@ async def test_exports_leave_credentials_out(
     graph = nx.read_graphml(output)
     assert [data["labels"] for _, data in graph.nodes(data=True)] == ["User"]
     assert "sealed" not in output.read_text()
+    only = tmp_path / "only-credentials.graphml"
+    refused = pingraph(settings, "export", "--query", "MATCH (c:Credential {user: $u}) RETURN c",
+                       "--param", f"u={user.id}", "--output", str(only))  # fmt: skip
+    assert refused.returncode == 1
+    assert "only nodes that exports leave out (Credential)" in refused.stderr
+    assert not only.exists()

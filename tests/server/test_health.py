@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -117,7 +119,8 @@ async def test_responses_say_nosniff(
         assert image.headers["x-content-type-options"] == "nosniff"
 
 
-def test_metrics_token_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metrics_token_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PINGRAPH_DATA_DIR", str(tmp_path))  # its generated JWT secret goes there
     monkeypatch.setenv("PINGRAPH_METRICS_TOKEN", "short")
     with pytest.raises(SettingsError, match="PINGRAPH_METRICS_TOKEN: must be at least 16"):
         load_settings()

@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -92,7 +93,8 @@ async def test_forwarded_for_counts_behind_a_trusted_proxy(settings: Settings) -
         assert await statuses(http, [clients[0], clients[0]]) == [200, 429]
 
 
-def test_trusted_proxies_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trusted_proxies_are_validated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PINGRAPH_DATA_DIR", str(tmp_path))  # its generated JWT secret goes there
     monkeypatch.setenv("PINGRAPH_TRUSTED_PROXIES", " 10.0.0.0/8, 127.0.0.1 ,::1,")
     assert load_settings().trusted_proxy_list == ["10.0.0.0/8", "127.0.0.1", "::1"]
     for wrong in ("10.0.0.1/8", "proxy.internal", "*", "127.0.0.1,300.1.1.1"):

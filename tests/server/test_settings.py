@@ -70,6 +70,23 @@ def test_dev_generates_one_jwt_secret_per_data_directory(
     assert not (tmp_path / "third").exists()
 
 
+def test_nothing_is_generated_for_refused_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PINGRAPH_ENV", "production")
+    with pytest.raises(SettingsError, match="PINGRAPH_ENV") as refused:
+        load_settings()
+    assert "PINGRAPH_JWT_SECRET" not in str(refused.value)
+    assert not (tmp_path / "data").exists()
+
+
+def test_an_unusable_generated_secret_names_its_file(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / JWT_SECRET_FILE).write_text("short\n")
+    with pytest.raises(SettingsError, match=f"data/{JWT_SECRET_FILE} does not hold a usable"):
+        load_settings()
+
+
 def test_prod_refuses_missing_or_short_secret(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -77,6 +94,9 @@ def test_prod_refuses_missing_or_short_secret(
     with pytest.raises(SettingsError, match="PINGRAPH_JWT_SECRET: must be set"):
         load_settings()
     assert not (tmp_path / "data").exists()  # production never generates one
+    monkeypatch.setenv("PINGRAPH_JWT_SECRET", "pingraph-development-secret-change-me")
+    with pytest.raises(SettingsError, match="published with earlier versions"):
+        load_settings()
     monkeypatch.setenv("PINGRAPH_JWT_SECRET", "x" * 31)
     with pytest.raises(SettingsError, match="at least 32 bytes"):
         load_settings()
