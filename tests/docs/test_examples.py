@@ -5,6 +5,9 @@
   must not come back empty either, unless the plan says an empty answer is what the demo has.
 - Each `sh` block of docs/ that calls `curl` runs in bash against the server, with
   `$TOKEN`, `<board id>` and the pin ids filled in; every answer must succeed.
+- Each `sh` block of nothing but `pingraph` commands runs as a second shell would, on the
+  server's data directory; a token it issues must be one the server accepts.
+- Each `python` block runs as a notebook cell with an analyst's `token`.
 - Each query of docs/analyst-queries.cypher runs through `POST /cypher` with its parameters.
 
 An example that stops working fails here, and so does a new GraphQL example without a plan.
@@ -453,6 +456,37 @@ def test_cli_example_runs(demo_server: DemoServer, tmp_path: Path, where: str, b
         answer = httpx.get(f"{demo_server.url}/walks/graph",
                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         assert answer.status_code == 200, f"{where}: the server refused its token: {answer.text}"
+
+
+# ------------------------------------------------------------------------------ Python
+
+
+def python_examples() -> list[tuple[str, str]]:
+    return [
+        (f"{path.name} #{number}", block)
+        for path in sorted(DOCS.glob("*.md"))
+        for number, block in enumerate(fenced(path, "python"), 1)
+    ]
+
+
+def test_the_docs_have_python_examples() -> None:
+    assert any(where.startswith("analyst-guide.md") for where, _ in python_examples())
+
+
+@pytest.mark.parametrize(
+    ("where", "block"), python_examples(), ids=[w for w, _ in python_examples()]
+)
+def test_python_example_runs(demo_server: DemoServer, where: str, block: str) -> None:
+    """Run as a notebook cell, with the analyst's `token` defined before it."""
+    code = block.replace(DOC_URL, demo_server.url)
+    scope: dict[str, Any] = {"token": tokens(demo_server, "analyst")}
+    exec(compile(code, where, "exec"), scope)  # noqa: S102 - the docs' own example
+    made = [value for name, value in scope.items() if name not in ("token", "__builtins__")]
+    assert made, f"{where} defined nothing"
+    for value in made:
+        assert getattr(value, "empty", False) is False, f"{where}: an empty DataFrame"
+        if hasattr(value, "number_of_nodes"):
+            assert value.number_of_nodes() > 0, f"{where}: an empty graph"
 
 
 # ------------------------------------------------------------------------------ analyst queries
