@@ -225,7 +225,11 @@ class CollaboratorRepo:
             )
         return invite
 
-    async def _refuse_invite(self, viewer: str, board_id: str, user_id: str) -> None:
+    async def _owners_view(
+        self, viewer: str, board_id: str, user_id: str, action: str
+    ) -> dict[str, Any]:
+        """The board and user as the owner sees them, for saying why a write changed
+        nothing; NotFound for a board hidden from the viewer, Forbidden for a non-owner."""
         rows = await self.backend.read(INVITE_STATE, {"boardId": board_id, "userId": user_id})
         state = rows[0] if rows else None
         if state is None or (
@@ -235,7 +239,12 @@ class CollaboratorRepo:
         ):
             raise NotFound(f"no board {board_id!r}")
         if state["ownerId"] != viewer:
-            raise Forbidden("only the board's owner can invite collaborators")
+            raise Forbidden(f"only the board's owner can {action}")
+        found: dict[str, Any] = state
+        return found
+
+    async def _refuse_invite(self, viewer: str, board_id: str, user_id: str) -> None:
+        state = await self._owners_view(viewer, board_id, user_id, "invite collaborators")
         if state["userId"] is None:
             raise NotFound(f"no user {user_id!r}")
         if user_id == viewer:
@@ -293,16 +302,7 @@ class CollaboratorRepo:
         return Board.from_row(row["item"])
 
     async def _refuse_remove(self, viewer: str, board_id: str, user_id: str) -> None:
-        rows = await self.backend.read(INVITE_STATE, {"boardId": board_id, "userId": user_id})
-        state = rows[0] if rows else None
-        if state is None or (
-            state["privacy"] == Privacy.SECRET
-            and viewer != state["ownerId"]
-            and viewer not in state["members"]
-        ):
-            raise NotFound(f"no board {board_id!r}")
-        if state["ownerId"] != viewer:
-            raise Forbidden("only the board's owner can remove collaborators")
+        await self._owners_view(viewer, board_id, user_id, "remove collaborators")
         if user_id == viewer:
             raise BadInput("the owner cannot be removed from their board")
         raise NotFound(f"no user {user_id!r}")
