@@ -55,3 +55,24 @@ export function SignInFirst({ to }) {
       <a class="button" href=${`/signup?next=${next}`}>Sign up</a></p>
   </div>`;
 }
+
+// A write started from a button or a form: `busy` while it runs (to disable the controls),
+// and the error it ended with, to show. `act(work)` answers whether the work succeeded.
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const act = async (work) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      return true;
+    } catch (caught) {
+      setError(caught);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, act };
+}

@@ -3,6 +3,7 @@ import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { gql } from "./api.js";
 import { forgetAll } from "./cache.js";
+import { useAction } from "./data.js";
 
 const MUTATIONS = {
   user: ["followUser(userId: $id)", "unfollowUser(userId: $id)"],
@@ -11,26 +12,18 @@ const MUTATIONS = {
 
 export function FollowButton({ kind, id, following, followers, name, session }) {
   const [state, setState] = useState({ following, followers });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useAction();
   if (!session) return null;
-  const flip = async () => {
-    setBusy(true);
-    setError(null);
-    const [follow, unfollow] = MUTATIONS[kind];
-    try {
+  const flip = () =>
+    act(async () => {
+      const [follow, unfollow] = MUTATIONS[kind];
       const data = await gql(
         `mutation Follow($id: ID!) { result: ${state.following ? unfollow : follow} { viewerIsFollowing followerCount } }`,
         { id },
       );
       forgetAll();
       setState({ following: data.result.viewerIsFollowing, followers: data.result.followerCount });
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return html`<span class="row">
     <button class=${state.following ? "button" : "button primary"} aria-pressed=${state.following}
       aria-label=${`Follow ${name}`} disabled=${busy} onClick=${flip}>

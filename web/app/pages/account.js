@@ -4,7 +4,7 @@ import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { gql, SESSION_FIELDS } from "../api.js";
 import { forgetAll } from "../cache.js";
-import { Failure } from "../data.js";
+import { Failure, useAction } from "../data.js";
 import { Link, navigate } from "../router.js";
 import { saveSession } from "../session.js";
 
@@ -12,21 +12,14 @@ const DEVELOPMENT = document.documentElement.dataset.env === "dev";
 
 function useAccountForm(mutation, fields) {
   const [values, setValues] = useState(Object.fromEntries(fields.map((name) => [name, ""])));
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const run = async (query, variables) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, act } = useAction();
+  const run = (query, variables) =>
+    act(async () => {
       const data = await gql(query, variables);
       forgetAll();
       saveSession(Object.values(data)[0]);
       navigate(nextPage(), { replace: true });
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
-  };
+    });
   const submit = (event) => {
     event.preventDefault();
     // An empty optional field means "not given".

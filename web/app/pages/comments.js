@@ -3,7 +3,7 @@
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { gql } from "../api.js";
-import { useQuery, Failure } from "../data.js";
+import { useAction, useQuery, Failure } from "../data.js";
 import { Link } from "../router.js";
 
 const REACTIONS = [
@@ -52,22 +52,12 @@ function Reactions({ pin, pinId, session, changed }) {
 
 function Comments({ pin, pinId, session, changed }) {
   const [text, setText] = useState("");
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const run = async (query, variables) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, act } = useAction();
+  const run = (query, variables) =>
+    act(async () => {
       await gql(query, variables);
       changed();
-      return true;
-    } catch (caught) {
-      setError(caught);
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const add = async (event) => {
     event.preventDefault();
     const sent = await run(`mutation Comment($id: ID!, $text: String!) { addComment(pinId: $id, text: $text) { id } }`, {

@@ -4,7 +4,7 @@ import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api.js";
 import { forgetAll } from "../cache.js";
-import { useQuery, Failure, Loading } from "../data.js";
+import { useAction, useQuery, Failure, Loading } from "../data.js";
 import { CARD, Picture, PinGrid } from "../grid.js";
 import { Link, navigate } from "../router.js";
 import { BoardOptions, SAVE_TARGETS, saveTargets } from "../boards.js";
@@ -86,8 +86,7 @@ function SaveToBoard({ pin }) {
   const [boardId, setBoardId] = useState("");
   const [newName, setNewName] = useState("");
   const [status, setStatus] = useState(null);
-  const [failure, setFailure] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: failure, act } = useAction();
   const made = useRef(null);
   if (error) return html`<${Failure} error=${error} retry=${reload} />`;
   if (!data) return html`<${Loading} what="Loading your boards…" />`;
@@ -95,11 +94,9 @@ function SaveToBoard({ pin }) {
   const boards = targets.all;
   const chosen = boardId || boards[0]?.id || "";
 
-  const save = async (event) => {
+  const save = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setFailure(null);
-    try {
+    act(async () => {
       let board = boards.find((b) => b.id === chosen) || (made.current?.id === chosen ? made.current : null);
       if (!board) {
         if (!newName.trim()) throw new Error("Name the new board first.");
@@ -120,11 +117,7 @@ function SaveToBoard({ pin }) {
       forgetAll();
       setStatus(board);
       reload();
-    } catch (caught) {
-      setFailure(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return html`<form class="form" onSubmit=${save} aria-label="Save this pin">

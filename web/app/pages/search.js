@@ -1,9 +1,8 @@
 // Search: by words (every word must match, the last as a prefix), or by an image, whole or
 // a region of it (the close-up's region search lands here with ?image=KEY&crop=x,y,w,h).
 import { html } from "htm/preact";
-import { useState } from "preact/hooks";
 import { gql, uploadImage } from "../api.js";
-import { useQuery, Failure, Loading } from "../data.js";
+import { useAction, useQuery, Failure, Loading } from "../data.js";
 import { CARD, PagedGrid, PinGrid, connectionPage, usePages } from "../grid.js";
 import { navigate } from "../router.js";
 
@@ -38,23 +37,16 @@ function TextResults({ words }) {
 }
 
 function ImageUpload({ session }) {
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useAction();
   if (!session) return html`<p class="muted">Sign in to search by a picture.</p>`;
   const chosen = async (event) => {
     const file = event.target.files[0];
     if (!file) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await act(async () => {
       const stored = await uploadImage(file);
       navigate(`/search?image=${encodeURIComponent(stored.imageKey)}`);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-      event.target.value = "";
-    }
+    });
+    event.target.value = "";
   };
   return html`<div class="form" style="margin-bottom: 1rem">
     <label>Search by image

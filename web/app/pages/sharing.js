@@ -4,7 +4,7 @@ import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { gql } from "../api.js";
 import { forgetAll } from "../cache.js";
-import { useQuery, Failure } from "../data.js";
+import { useAction, useQuery, Failure } from "../data.js";
 import { Link, navigate } from "../router.js";
 
 export function Invites({ onAnswered }) {
@@ -54,29 +54,22 @@ const MEMBERS = `query Members($id: ID!) { board(id: $id) {
 
 export function Collaborators({ board, session }) {
   const { data, error, reload } = useQuery(MEMBERS, { id: board.id }, { cache: false });
-  const [failure, setFailure] = useState(null);
+  const { busy, error: failure, act: run } = useAction();
   const [status, setStatus] = useState(null);
   const [handle, setHandle] = useState("");
-  const [busy, setBusy] = useState(false);
   if (error) return html`<${Failure} error=${error} retry=${reload} />`;
   if (!data?.board) return null;
   const members = data.board.collaborators.edges.map((edge) => edge.node);
   const owner = board.viewerRole === "OWNER";
   if (!board.viewerRole && members.length === 0) return null;
 
-  const act = async (work) => {
-    setBusy(true);
-    setFailure(null);
+  const act = (work) => {
     setStatus(null);
-    try {
+    return run(async () => {
       await work();
       forgetAll();
       reload();
-    } catch (caught) {
-      setFailure(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const invite = (event) => {
     event.preventDefault();
