@@ -49,15 +49,19 @@ async def rebuilt(services: Services) -> WalkEngine:
     return services.walks
 
 
+def owner_and_pins(world: dict[str, object]) -> tuple[User, list[str]]:
+    owner, pins = world["owner"], world["pins"]
+    assert isinstance(owner, User)
+    assert isinstance(pins, list)
+    return owner, pins
+
+
 def auth(api: Api, user: User, *roles: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {api.token(user, *roles)}"}
 
 
 async def test_related_pins(api: Api, walks: WalkEngine, world: dict[str, object]) -> None:
-    owner = world["owner"]
-    assert isinstance(owner, User)
-    pins = world["pins"]
-    assert isinstance(pins, list)
+    owner, pins = owner_and_pins(world)
     body = {"pins": {pins[0]: 2.0, "01NOTAPIN0000000000000000Z": 1.0}, "steps": 20000,
             "topK": 10, "seed": 7, "earlyStop": {"np": 50, "nv": 4}}  # fmt: skip
     response = await api.http.post(
@@ -77,10 +81,7 @@ async def test_related_pins(api: Api, walks: WalkEngine, world: dict[str, object
 
 
 async def test_walk_limits_and_roles(api: Api, walks: WalkEngine, world: dict[str, object]) -> None:
-    owner = world["owner"]
-    assert isinstance(owner, User)
-    pins = world["pins"]
-    assert isinstance(pins, list)
+    owner, pins = owner_and_pins(world)
     robot = auth(api, owner, Role.RECOMMENDER)
     bad = [
         ({"pins": [pins[0]], "steps": 10_000_001}, "steps"),
@@ -124,10 +125,7 @@ async def test_walk_limits_and_roles(api: Api, walks: WalkEngine, world: dict[st
 async def test_batch_answers_every_line_in_input_order(
     api: Api, walks: WalkEngine, world: dict[str, object]
 ) -> None:
-    owner = world["owner"]
-    assert isinstance(owner, User)
-    pins = world["pins"]
-    assert isinstance(pins, list)
+    owner, pins = owner_and_pins(world)
     lines = [
         {"id": "a", "pins": [pins[0]], "steps": 5000, "seed": 1},
         {"id": "b", "pins": [pins[1]], "steps": 10_000_001},
@@ -171,10 +169,7 @@ async def test_batch_answers_every_line_in_input_order(
 async def test_a_job_can_ask_for_the_graph_version_it_expects(
     api: Api, walks: WalkEngine, world: dict[str, object]
 ) -> None:
-    owner = world["owner"]
-    assert isinstance(owner, User)
-    pins = world["pins"]
-    assert isinstance(pins, list)
+    owner, pins = owner_and_pins(world)
     robot = auth(api, owner, Role.RECOMMENDER)
     served = walks.graph.revision
     info = (await api.http.get("/walks/graph", headers=robot)).json()
@@ -248,10 +243,7 @@ async def test_bias_topics_match_as_graphql_topic_does_and_unknown_ones_are_repo
 async def test_feed_and_graph_info(
     api: Api, walks: WalkEngine, world: dict[str, object], repos: Repositories
 ) -> None:
-    owner = world["owner"]
-    assert isinstance(owner, User)
-    pins = world["pins"]
-    assert isinstance(pins, list)
+    owner, pins = owner_and_pins(world)
     robot = auth(api, owner, Role.RECOMMENDER)
     fan = await make_user(repos)
     fan_board = await make_board(repos, fan)
